@@ -1,0 +1,128 @@
+"""Settings: one frozen dataclass, filled from defaults < ``AIRLOCK_*`` environment < flags.
+
+Field ``max_file_size`` is env ``AIRLOCK_MAX_FILE_SIZE`` is flag ``--max-file-size``,
+mechanically. Bad values and bad combinations raise ``ConfigError`` at start-up with a message
+that says what to do, never on the first request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from airlock.errors import ConfigError
+
+DEFAULT_ALLOWED_TYPES = (
+    "png", "jpg", "jpeg", "gif", "webp", "pdf", "txt", "csv", "md", "json", "zip",
+    "docx", "xlsx", "pptx", "odt", "ods", "mp3", "mp4", "webm",
+)  # fmt: skip
+
+_UNITS = {
+    "": 1, "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``"100MB"`` (10**6), ``"1GiB"``/``"1G"`` (2**30) or a plain number."""
+    if isinstance(text, int):
+        return text
+    m = _SIZE_RE.match(text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ConfigError(f"{text!r} is not a size; write bytes or e.g. 100MB, 2GiB, 512K.")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of Airlock. See the README's settings table for what each one does."""
+
+    data_dir: Path = Path("airlock-data")
+    database_url: str = ""  # empty: SQLite at DATA_DIR/airlock.db
+    max_file_size: int = 100 * 10**6
+    max_request_size: int = 0  # 0: max(1 GB, max_file_size + 1 MiB)
+    max_parts: int = 100
+    max_part_header_size: int = 16 * 1024
+    max_field_size: int = 64 * 1024
+    allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+    default_quota: int = 0  # 0: no quota for users created without --quota
+    staging_max_age: int = 24 * 3600  # seconds an unfinished upload's bytes are kept
+    max_link_lifetime: int = 365 * 24 * 3600
+    log_level: str = "INFO"
+
+    # Fields that take sizes with unit suffixes.
+    _SIZES = ("max_file_size", "max_request_size", "max_part_header_size", "max_field_size",
+              "default_quota")  # fmt: skip
+
+    @property
+    def request_limit(self) -> int:
+        """The per-request body limit in force."""
+        return self.max_request_size or max(10**9, self.max_file_size + 2**20)
+
+    @property
+    def database(self) -> str:
+        """The SQLAlchemy URL in force."""
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'airlock.db'}"
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Settings from the environment (``AIRLOCK_*``), then ``overrides`` (flags) on top."""
+        environ = environ if environ is not None else {}
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = environ.get("AIRLOCK_" + field.name.upper())
+            if raw is not None and raw != "":
+                values[field.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        settings = cls(**{k: cls._coerce(k, v) for k, v in values.items()})
+        settings.validate()
+        return settings
+
+    @classmethod
+    def _coerce(cls, name: str, value: Any) -> Any:
+        try:
+            if name in cls._SIZES:
+                return parse_size(value)
+            if name == "data_dir":
+                return Path(value)
+            if name == "allowed_types":
+                items = value.split(",") if isinstance(value, str) else value
+                return tuple(sorted({i.strip().lower().lstrip(".") for i in items if i.strip()}))
+            default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+            if isinstance(default, int):
+                return int(value)
+            return str(value)
+        except ValueError as exc:
+            raise ConfigError(f"AIRLOCK_{name.upper()}={value!r} is not valid: {exc}") from None
+
+    def validate(self) -> None:
+        """Refuse combinations that could only fail later."""
+        if self.max_file_size <= 0:
+            raise ConfigError("AIRLOCK_MAX_FILE_SIZE must be positive (e.g. 100MB).")
+        if self.max_request_size and self.max_request_size < self.max_file_size:
+            raise ConfigError(
+                "AIRLOCK_MAX_REQUEST_SIZE is smaller than AIRLOCK_MAX_FILE_SIZE, so no file of the "
+                "largest allowed size could be sent; raise it or leave it unset."
+            )
+        if self.max_parts < 1:
+            raise ConfigError("AIRLOCK_MAX_PARTS must be at least 1.")
+        if not self.allowed_types:
+            raise ConfigError("AIRLOCK_ALLOWED_TYPES is empty: no upload could ever be accepted.")
+        bad = [t for t in self.allowed_types if not re.fullmatch(r"[a-z0-9]{1,16}", t)]
+        if bad:
+            raise ConfigError(f"AIRLOCK_ALLOWED_TYPES has entries that are not extensions: {bad}")
+        if not (self.database_url == "" or "://" in self.database_url):
+            raise ConfigError("AIRLOCK_DATABASE_URL must be a URL such as postgresql://host/db.")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("AIRLOCK_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")

@@ -1,0 +1,1 @@
+"""Metadata in SQL: schema, frozen records, repositories, migrations. SQLite or PostgreSQL."""

@@ -1,0 +1,54 @@
+"""Frozen records handed out by the repositories; nothing outside ``db/`` sees a row object."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    password_hash: str | None
+    is_admin: bool
+    quota_bytes: int | None
+    disabled: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    user_id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    owner_id: int
+    owner: str
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+    visibility: str
+    storage_key: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Link:
+    id: str
+    file_id: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    max_downloads: int | None
+    downloads: int

@@ -1,0 +1,211 @@
+"""Repositories: small functions over a SQLAlchemy ``Connection`` that return frozen records.
+
+The caller (the service) owns the transaction; these never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
+
+from airlock.db.records import FileRecord, Link, Token, User
+from airlock.db.schema import files, links, tokens, users
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        row.id, row.username, row.password_hash, bool(row.is_admin), row.quota_bytes,
+        bool(row.disabled), row.created_at,
+    )  # fmt: skip
+
+
+_FILE_COLUMNS = (*files.c, users.c.username.label("owner"))
+
+
+def _file(row: Row[Any]) -> FileRecord:
+    return FileRecord(
+        row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
+        row.visibility, row.storage_key, row.created_at, row.expires_at,
+    )  # fmt: skip
+
+
+# Users ---------------------------------------------------------------------------------------
+
+
+def add_user(
+    conn: Connection, username: str, password_hash: str | None, is_admin: bool,
+    quota_bytes: int | None, now: dt.datetime,
+) -> User:  # fmt: skip
+    result = conn.execute(
+        users.insert().values(
+            username=username, password_hash=password_hash, is_admin=is_admin,
+            quota_bytes=quota_bytes, disabled=False, created_at=now,
+        )  # fmt: skip
+    )
+    user = get_user(conn, int(result.inserted_primary_key[0]))  # type: ignore[index]
+    assert user is not None
+    return user
+
+
+def get_user(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def user_by_name(conn: Connection, username: str) -> User | None:
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    return _user(row) if row else None
+
+
+def count_users(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def used_bytes(conn: Connection, user_id: int) -> int:
+    total = conn.execute(
+        select(func.coalesce(func.sum(files.c.size), 0)).where(files.c.owner_id == user_id)
+    ).scalar_one()
+    return int(total)
+
+
+# Tokens --------------------------------------------------------------------------------------
+
+
+def add_token(
+    conn: Connection, token_id: str, user_id: int, name: str, token_hash: str, now: dt.datetime
+) -> Token:
+    conn.execute(
+        tokens.insert().values(
+            id=token_id, user_id=user_id, name=name, token_hash=token_hash, created_at=now
+        )
+    )
+    return Token(token_id, user_id, name, now, None)
+
+
+def user_for_token(conn: Connection, token_hash: str) -> tuple[User, str] | None:
+    row = conn.execute(
+        select(users, tokens.c.id.label("token_id"))
+        .join(tokens, tokens.c.user_id == users.c.id)
+        .where(tokens.c.token_hash == token_hash)
+    ).first()
+    return (_user(row), row.token_id) if row else None
+
+
+def touch_token(conn: Connection, token_id: str, now: dt.datetime) -> None:
+    conn.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=now))
+
+
+def list_tokens(conn: Connection, user_id: int) -> list[Token]:
+    rows = conn.execute(
+        select(tokens).where(tokens.c.user_id == user_id).order_by(tokens.c.created_at)
+    )
+    return [Token(r.id, r.user_id, r.name, r.created_at, r.last_used_at) for r in rows]
+
+
+def delete_token(conn: Connection, user_id: int, token_id: str) -> bool:
+    result = conn.execute(
+        delete(tokens).where(and_(tokens.c.id == token_id, tokens.c.user_id == user_id))
+    )
+    return result.rowcount > 0
+
+
+# Files ---------------------------------------------------------------------------------------
+
+
+def add_file(conn: Connection, **values: Any) -> None:
+    conn.execute(files.insert().values(**values))
+
+
+def get_file(conn: Connection, file_id: str) -> FileRecord | None:
+    row = conn.execute(
+        select(*_FILE_COLUMNS)
+        .join(users, users.c.id == files.c.owner_id)
+        .where(files.c.id == file_id)
+    ).first()
+    return _file(row) if row else None
+
+
+def list_files(
+    conn: Connection, owner_id: int, limit: int, after: tuple[dt.datetime, str] | None
+) -> list[FileRecord]:
+    """The owner's Files, newest first, strictly after the ``(created_at, id)`` cursor."""
+    query = (
+        select(*_FILE_COLUMNS)
+        .join(users, users.c.id == files.c.owner_id)
+        .where(files.c.owner_id == owner_id)
+    )
+    if after is not None:
+        created, fid = after
+        query = query.where(
+            or_(files.c.created_at < created, and_(files.c.created_at == created, files.c.id < fid))
+        )
+    query = query.order_by(files.c.created_at.desc(), files.c.id.desc()).limit(limit)
+    return [_file(r) for r in conn.execute(query)]
+
+
+def update_file(conn: Connection, file_id: str, **values: Any) -> None:
+    conn.execute(update(files).where(files.c.id == file_id).values(**values))
+
+
+def delete_file(conn: Connection, file_id: str) -> None:
+    conn.execute(delete(links).where(links.c.file_id == file_id))
+    conn.execute(delete(files).where(files.c.id == file_id))
+
+
+def expired_files(conn: Connection, now: dt.datetime, limit: int = 500) -> list[FileRecord]:
+    rows = conn.execute(
+        select(*_FILE_COLUMNS)
+        .join(users, users.c.id == files.c.owner_id)
+        .where(and_(files.c.expires_at.is_not(None), files.c.expires_at <= now))
+        .limit(limit)
+    )
+    return [_file(r) for r in rows]
+
+
+def all_storage_keys(conn: Connection) -> Iterator[str]:
+    for row in conn.execute(select(files.c.storage_key)):
+        yield row.storage_key
+
+
+def has_storage_key(conn: Connection, key: str) -> bool:
+    return conn.execute(select(files.c.id).where(files.c.storage_key == key)).first() is not None
+
+
+# Share links ---------------------------------------------------------------------------------
+
+
+def add_link(conn: Connection, **values: Any) -> None:
+    conn.execute(links.insert().values(downloads=0, **values))
+
+
+def link_by_hash(conn: Connection, token_hash: str) -> Link | None:
+    row = conn.execute(select(links).where(links.c.token_hash == token_hash)).first()
+    if not row:
+        return None
+    return Link(
+        row.id, row.file_id, row.created_at, row.expires_at, row.max_downloads, row.downloads
+    )
+
+
+def count_download(conn: Connection, link_id: str, now: dt.datetime) -> bool:
+    """Count one download, atomically: only while unexpired and under ``max_downloads``.
+    False when the link is used up or expired (another request may have taken the last one)."""
+    result = conn.execute(
+        update(links)
+        .where(
+            and_(
+                links.c.id == link_id,
+                links.c.expires_at > now,
+                or_(links.c.max_downloads.is_(None), links.c.downloads < links.c.max_downloads),
+            )
+        )
+        .values(downloads=links.c.downloads + 1)
+    )
+    return result.rowcount == 1
+
+
+def delete_expired_links(conn: Connection, now: dt.datetime) -> int:
+    return conn.execute(delete(links).where(links.c.expires_at <= now)).rowcount

@@ -1,0 +1,1 @@
+"""The upload pipeline: receive → stage → inspect → commit, and serve. No Flask here."""

@@ -1,0 +1,58 @@
+"""The inspector: every check an upload passes before it may become a File, cheapest first.
+
+size (enforced while staging) → empty → name → type from the bytes → allowlist and extension
+agreement → content safety. The first check that fails raises its ``Rejected`` error; nothing
+here reads the client's Content-Type. Malware scanning and quota follow in the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airlock.core import filetypes
+from airlock.core.containers import BombLimits, check_zip
+from airlock.core.filetypes import FileType
+from airlock.core.names import extension, sanitize_name, with_extension
+from airlock.errors import EmptyFile, TooLarge
+from airlock.pipeline.detect import Detector
+from airlock.pipeline.staging import Staged
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """An upload that passed inspection: the facts a File is made of."""
+
+    staged: Staged
+    name: str
+    file_type: FileType
+
+
+class Inspector:
+    """Runs the checks in API.md's order over a staged upload."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        allowed: tuple[str, ...],
+        max_file_size: int,
+        bombs: BombLimits | None = None,
+    ) -> None:
+        self.detector = detector
+        self.allowed = allowed
+        self.max_file_size = max_file_size
+        self.bombs = bombs or BombLimits()
+
+    def inspect(self, staged: Staged, client_name: str) -> Inspected:
+        """Check ``staged`` (named ``client_name`` by the client); raise the first rejection."""
+        if staged.size > self.max_file_size:
+            raise TooLarge(f"The file exceeds the limit of {self.max_file_size} bytes.")
+        if staged.size == 0:
+            raise EmptyFile()
+        name = sanitize_name(client_name)
+        detected = self.detector.detect(staged.head, staged.path)
+        ext = filetypes.check_allowed(detected.file_type, extension(name), self.allowed)
+        if not extension(name):
+            name = with_extension(name, ext)
+        if detected.zip is not None:
+            check_zip(detected.zip, self.bombs)
+        return Inspected(staged, name, detected.file_type)
