@@ -754,16 +754,19 @@ def pick_median(rs: list[Result]) -> Result:
     return ok[(len(ok) - 1) // 2]
 
 
-def fmt_table(rows: list[Result]) -> str:
-    head = ("| size | server | operation | MiB/s | seconds | server CPU s | curl CPU s "
+def fmt_table(rows: list[Result], runs: dict[tuple[int, str, str], list[Result]]) -> str:
+    head = ("| size | server | operation | MiB/s | MiB/s min–max (runs) | seconds | server CPU s | curl CPU s "
             "| peak worker RSS MiB | peak tree RSS MiB | status |")
-    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---|"
+    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
     lines = [head, sep]
     for r in rows:
         status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:160])
+        all_runs = runs.get((r.size, r.server, r.op), [r])
+        ok = [x.mibps for x in all_runs if x.ok]
+        spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)})" if ok else f"– (0/{len(all_runs)})"
         lines.append(
             f"| {size_label(r.size)} | {r.server} | {r.op} | "
-            f"{r.mibps:.1f} | {r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | "
+            f"{r.mibps:.1f} | {spread} | {r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | "
             f"{r.rss_worker / MiB:.1f} | {r.rss_tree / MiB:.1f} | {status} |")
     return "\n".join(lines)
 
@@ -881,11 +884,15 @@ def machine_info(work: str) -> list[str]:
 
 
 def main() -> int:
+    global WARMUP_SIZE, AIRLOCK_BIN
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100M,1G", help="comma-separated sizes (M = MiB, G = GiB)")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "RESULTS.md"), help="results file (markdown)")
     ap.add_argument("--rewrite", action="store_true", help="rewrite --out instead of appending to it")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per size; the median-throughput run is reported")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs per size (default 3); the run with the median throughput is reported")
+    ap.add_argument("--warmup-size", default="1M", help="size of the warm-up transfer before each measurement")
+    ap.add_argument("--airlock-bin", default=AIRLOCK_BIN, help="the airlock command (default: %(default)s)")
     ap.add_argument("--no-airlock", action="store_true", help="benchmark the peers only")
     ap.add_argument("--airlock-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for Airlock (default adds AIRLOCK_SCAN=off)")
@@ -894,7 +901,10 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
     args = ap.parse_args()
 
+    WARMUP_SIZE = parse_size(args.warmup_size)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.repeat < 1:
+        ap.error("--repeat must be >= 1")
     if not sizes or any(s < 2 * WARMUP_SIZE for s in sizes):
         ap.error(f"sizes must be at least {2 * WARMUP_SIZE} bytes")
     argv_str = shlex.join([os.path.relpath(sys.executable, os.getcwd())
@@ -907,6 +917,7 @@ def main() -> int:
     if not os.path.exists(GUNICORN_BIN):
         sys.exit("run.py: gunicorn not in the venv; run: bash bench/setup.sh")
 
+    AIRLOCK_BIN = args.airlock_bin
     airlock_env = {"AIRLOCK_SCAN": "off"}
     for kv in args.airlock_env:
         k, _, v = kv.partition("=")
@@ -1030,13 +1041,13 @@ def main() -> int:
     md.append(f"- test files: ZIP (stored) of one random member: "
               + ", ".join(f"{size_label(s)} = {test_files[s][1]} bytes" for s in sizes if s in test_files)
               + f"; each measured transfer is preceded by a {size_label(WARMUP_SIZE)} warm-up of the same kind;"
-              f" repeats per size: {args.repeat}" + (" (median-throughput run shown)" if args.repeat > 1 else ""))
+              f" repeats per size: {args.repeat}" + (" (the run with the median MiB/s is shown; its CPU and RSS are from that same run)" if args.repeat > 1 else ""))
     md.append("- MiB/s = file bytes / curl `time_total` / 2^20. Server CPU s = user+sys of the server's whole "
               "process tree during the transfer. Peak RSS sampled every 20 ms; \"worker\" = a process of the "
               "tree with no children (gunicorn/nginx workers).")
     md.append(f"- wall time of the run: {time.time() - started:.0f}s")
     md.append("")
-    md.append(fmt_table(rows))
+    md.append(fmt_table(rows, runs))
     md.append("")
     md.append("Ratios (throughput, Airlock / peer):")
     md.append("")

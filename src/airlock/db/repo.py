@@ -85,13 +85,16 @@ def add_token(
     return Token(token_id, user_id, name, now, None)
 
 
-def user_for_token(conn: Connection, token_hash: str) -> tuple[User, str] | None:
+def user_for_token(
+    conn: Connection, token_hash: str
+) -> tuple[User, str, dt.datetime | None] | None:
+    """The token's user, the token's id and when it was last used."""
     row = conn.execute(
-        select(users, tokens.c.id.label("token_id"))
+        select(users, tokens.c.id.label("token_id"), tokens.c.last_used_at)
         .join(tokens, tokens.c.user_id == users.c.id)
         .where(tokens.c.token_hash == token_hash)
     ).first()
-    return (_user(row), row.token_id) if row else None
+    return (_user(row), row.token_id, row.last_used_at) if row else None
 
 
 def touch_token(conn: Connection, token_id: str, now: dt.datetime) -> None:
@@ -209,3 +212,4 @@ def count_download(conn: Connection, link_id: str, now: dt.datetime) -> bool:
 
 def delete_expired_links(conn: Connection, now: dt.datetime) -> int:
     return conn.execute(delete(links).where(links.c.expires_at <= now)).rowcount
+

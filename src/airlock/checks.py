@@ -1,0 +1,68 @@
+"""``airlock check``: each part Airlock needs, checked in turn and explained in plain words."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+from airlock.config import ConfigError, Settings
+
+Check = tuple[str, bool, str]
+
+
+def run_checks(data_dir: str | None) -> Iterator[Check]:
+    """Yield ``(part, ok, message)`` for configuration, data directory, database, storage and
+    scanner. Stops early when a later check could only fail for the same reason."""
+    try:
+        settings = Settings.load(os.environ, data_dir=data_dir)
+    except ConfigError as exc:
+        yield "config", False, str(exc)
+        return
+    yield "config", True, (
+        f"max file size {settings.max_file_size} bytes, allowed types "
+        f"{', '.join(settings.allowed_types)}"
+    )
+    root = settings.data_dir.resolve()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".check-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        yield "data directory", False, f"{root} is not writable ({exc.strerror}); fix its owner or permissions"
+        return
+    free = shutil.disk_usage(root).free
+    low = free < 2 * settings.max_file_size
+    yield "data directory", not low, (
+        f"{root}, {free // 2**20} MiB free"
+        + ("; that is less than two of the largest uploads, free some space" if low else "")
+    )
+
+    from airlock.db.engine import Database
+
+    db = Database(settings.database)
+    shown = db.engine.url.render_as_string(hide_password=True)
+    try:
+        db.ping()
+    except Exception as exc:
+        yield "database", False, f"cannot connect to {shown}: {type(exc).__name__}; is the server running and the URL right?"
+        return
+    try:
+        db.migrate(lock_dir=root)
+        yield "database", True, f"{shown}, schema at revision {db.current_revision()}"
+    except Exception as exc:
+        yield "database", False, f"{shown} answers but its schema cannot be brought up to date: {exc}"
+        return
+    finally:
+        db.dispose()
+
+    from airlock.storage.local import LocalStorage
+
+    try:
+        LocalStorage(root / "files").probe()
+        yield "storage", True, f"local files under {root / 'files'}"
+    except OSError as exc:
+        yield "storage", False, f"local storage under {root / 'files'} failed a write/read: {exc}"
+
+    yield "scanner", True, "malware scanning is not configured in this version"

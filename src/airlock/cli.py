@@ -1,0 +1,171 @@
+"""The ``airlock`` command line.
+
+Every command takes the data directory from ``--data-dir`` or ``AIRLOCK_DATA_DIR`` (default
+``./airlock-data``) and any setting from ``AIRLOCK_<SETTING>``; any command creates the data
+directory and database when they are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from airlock.config import ConfigError, Settings, parse_size
+
+
+class Context:
+    """Settings and, on first use, the assembled Airlock (built lazily: ``serve`` must set up
+    multi-process metrics before anything imports the metrics library)."""
+
+    def __init__(self, data_dir: str | None) -> None:
+        self.data_dir = data_dir
+        self._state: Any = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        try:
+            return Settings.load(os.environ, data_dir=self.data_dir, **overrides)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def state(self) -> Any:
+        if self._state is None:
+            from airlock.runtime import build_state
+
+            try:
+                self._state = build_state(self.settings())
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._state
+
+
+@click.group()
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None,
+    help="Data directory (default: $AIRLOCK_DATA_DIR or ./airlock-data).",
+)  # fmt: skip
+@click.version_option(package_name="airlock")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None) -> None:
+    """Airlock: secure, fast file upload and file serving."""
+    ctx.obj = Context(data_dir)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    message = getattr(exc, "message", None) or str(exc)
+    return click.ClickException(message)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--workers", default=max(2, os.cpu_count() or 1), show_default="cores, at least 2", type=int,
+    help="Worker processes.",
+)  # fmt: skip
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production server."""
+    from airlock.app import read_secret_key
+    from airlock.server import run
+
+    settings = obj.settings()
+    first_run = not (settings.data_dir / "secret_key").exists()
+    try:
+        state = obj.state()
+    except Exception as exc:  # a database that cannot be reached, a data dir we cannot write
+        raise click.ClickException(f"cannot start: {exc}") from None
+    read_secret_key(settings)
+    data_dir = settings.data_dir.resolve()
+    if first_run:
+        click.echo(f"Created the data directory {data_dir}", err=True)
+    click.echo(f"Data directory: {data_dir}", err=True)
+    click.echo(f"Database: {state.db.engine.url.render_as_string(hide_password=True)}", err=True)
+    if state.accounts.count_users() == 0:
+        click.echo(
+            "No user exists yet. Create the first (admin) user with:\n"
+            f"  airlock --data-dir {data_dir} user add admin --admin --password-stdin",
+            err=True,
+        )
+    click.echo(f"Serving on http://{host}:{port}/ with {workers} workers", err=True)
+    state.db.dispose()  # workers open their own connections after the fork
+    run(settings, host, port, workers, threads)
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--quota", default=None, help="Storage quota in bytes (suffixes like 10GB work).")
+@click.pass_obj
+def user_add(obj: Context, name: str, admin: bool, password_stdin: bool, quota: str | None) -> None:
+    """Create a user."""
+    from airlock.errors import AirlockError
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        quota_bytes = parse_size(quota) if quota is not None else None
+        created = obj.state().accounts.add_user(name, password, admin, quota_bytes)
+    except (AirlockError, ConfigError) as exc:
+        raise _fail(exc) from None
+    role = "admin" if created.is_admin else "user"
+    click.echo(f"Created {role} {created.username!r}.")
+    if password is None:
+        click.echo("The user has no password: sign in with an API token (airlock token create).")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--label", default="cli", show_default=True, help="A name for the token.")
+@click.pass_obj
+def token_create(obj: Context, name: str, label: str) -> None:
+    """Print a new API token for user NAME (as the last line)."""
+    from airlock.errors import AirlockError
+
+    try:
+        accounts = obj.state().accounts
+        new = accounts.create_token(accounts.user(name), label)
+    except AirlockError as exc:
+        raise _fail(exc) from None
+    click.echo(f"New API token for {name!r} (shown once):", err=True)
+    click.echo(new.secret)
+
+
+@main.command()
+@click.pass_obj
+def gc(obj: Context) -> None:
+    """Remove expired Files, abandoned uploads and orphaned bytes."""
+    from airlock.gc import collect
+
+    for line in collect(obj.state()).lines():
+        click.echo(line)
+
+
+@main.command()
+@click.pass_obj
+def check(obj: Context) -> None:
+    """Check configuration, database, storage and scanner; say what is wrong."""
+    from airlock.checks import run_checks
+
+    problems = 0
+    for name, ok, message in run_checks(obj.data_dir):
+        click.echo(f"{'ok  ' if ok else 'FAIL'} {name}: {message}")
+        problems += 0 if ok else 1
+    if problems:
+        raise SystemExit(1)
+

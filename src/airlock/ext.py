@@ -1,0 +1,89 @@
+"""The Flask extension: mounts Airlock's whole upload pipeline into any Flask app.
+
+    airlock = Airlock(app)            # or Airlock() … airlock.init_app(app)
+
+Settings come from ``AIRLOCK_*`` keys of ``app.config`` (the same names as the environment
+variables) unless a ``Settings`` is passed. State lives in ``app.extensions["airlock"]``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from airlock.config import Settings
+from airlock.errors import AirlockError
+from airlock.runtime import build_state
+from airlock.web import errors as web_errors
+from airlock.web.api import api
+from airlock.web.public import public
+
+
+class Airlock:
+    """Secure uploads and downloads for a Flask app: ``/api/v1`` (or ``url_prefix``), and the
+    public ``/s/`` and ``/f/`` routes."""
+
+    def __init__(
+        self, app: Flask | None = None, settings: Settings | None = None,
+        url_prefix: str = "/api/v1",
+    ) -> None:  # fmt: skip
+        self._settings = settings
+        self.url_prefix = url_prefix
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, settings: Settings | None = None) -> None:
+        """Build Airlock's state for ``app`` and register its routes and error translation."""
+        settings = settings or self._settings or Settings.load(
+            {k: v for k, v in app.config.items() if k.startswith("AIRLOCK_")}
+        )
+        app.extensions["airlock"] = build_state(settings)
+        prefix = self.url_prefix
+
+        for bp in (api, public):
+            bp_prefix = prefix if bp is api else None
+            app.register_blueprint(bp, url_prefix=bp_prefix)
+
+        def _ours() -> bool:
+            path = request.path
+            return path.startswith(prefix + "/") or path == prefix or path.startswith(
+                ("/s/", "/f/")
+            )
+
+        @app.errorhandler(AirlockError)
+        def _airlock_error(exc: AirlockError) -> Response:
+            return web_errors.render(exc)
+
+        @app.errorhandler(HTTPException)
+        def _http_error(exc: HTTPException) -> Any:
+            return web_errors.from_http(exc) if _ours() else exc
+
+        app.register_error_handler(Exception, _unexpected_for(_ours))
+
+        @app.before_request
+        def _start_timer() -> None:
+            g.airlock_started = time.perf_counter()
+
+        @app.after_request
+        def _observe(response: Response) -> Response:
+            started = g.pop("airlock_started", None)
+            if started is not None and _ours():
+                rule = request.url_rule.rule if request.url_rule else "unmatched"
+                app.extensions["airlock"].metrics.latency.labels(
+                    endpoint=rule, method=request.method, status=str(response.status_code)
+                ).observe(time.perf_counter() - started)
+            return response
+
+
+def _unexpected_for(ours: Any) -> Any:
+    def handler(exc: Exception) -> Any:
+        if isinstance(exc, (HTTPException, AirlockError)):
+            raise exc
+        if not ours():
+            raise exc
+        return web_errors.from_unexpected(exc)
+
+    return handler

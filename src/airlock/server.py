@@ -1,0 +1,74 @@
+"""``airlock serve``: Airlock under gunicorn's threaded workers.
+
+Why gthread: its main loop keeps telling the arbiter it is alive while request threads run, so a
+slow 1 GiB upload is never killed by the worker timeout (sync workers would be); gunicorn hands
+chunked bodies to the app (``wsgi.input_terminated``) and sends files with sendfile().
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from airlock.config import Settings
+
+
+class AirlockServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application that builds ``create_app(settings)`` in every worker."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        logging.basicConfig(
+            level=self.settings.log_level.upper(), stream=sys.stderr, format="%(message)s"
+        )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from airlock.app import create_app
+
+        return create_app(self.settings)
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until stopped. Prepares per-run metrics files before any worker starts."""
+    metrics_dir = settings.data_dir.resolve() / "run" / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    worker_tmp = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    options: dict[str, Any] = {
+        "bind": f"{host}:{port}" if ":" not in host else f"[{host}]:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "errorlog": "-",
+        "loglevel": "info",
+        "child_exit": _child_exit,
+        "proc_name": "airlock",
+        # gunicorn's control socket lives at one fixed path per user: two servers would fight.
+        "control_socket_disable": True,
+    }
+    if worker_tmp:
+        options["worker_tmp_dir"] = worker_tmp
+    AirlockServer(settings, options).run()

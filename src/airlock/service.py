@@ -1,0 +1,388 @@
+"""Use cases: what a caller may do with Files and share links. Authorization and quota are
+decided here; bytes move through the pipeline and storage protocols; the service owns every
+database transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+from airlock.config import Settings
+from airlock.core import filetypes
+from airlock.core.ids import new_id, new_secret, secret_digest
+from airlock.core.names import extension, sanitize_name, with_extension
+from airlock.core.pagination import decode_cursor, encode_cursor
+from airlock.core.ranges import Span
+from airlock.core.timefmt import parse_rfc3339, parse_seconds, rfc3339
+from airlock.db import repo
+from airlock.db.engine import Database
+from airlock.db.records import FileRecord, User
+from airlock.errors import (
+    AirlockError,
+    BadRequest,
+    Forbidden,
+    Gone,
+    InternalError,
+    NoFile,
+    NotFound,
+    QuotaExceeded,
+    Rejected,
+)
+from airlock.metrics import Metrics
+from airlock.pipeline.inspect import Inspected, Inspector
+from airlock.pipeline.receive import Form
+from airlock.pipeline.staging import Staged
+from airlock.storage.base import LocalPaths, Storage
+
+log = logging.getLogger("airlock.upload")
+
+VISIBILITIES = ("private", "public")
+MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    """What the uploader chose besides the bytes."""
+
+    visibility: str = "private"
+    expires_in: int | None = None
+
+    @classmethod
+    def parse(cls, visibility: Any, expires_in: Any) -> UploadOptions:
+        """Validate the raw form/query values; ``BadRequest`` when malformed."""
+        vis = visibility if visibility not in (None, "") else "private"
+        if vis not in VISIBILITIES:
+            raise BadRequest("visibility must be 'private' or 'public'.")
+        exp = None
+        if expires_in not in (None, ""):
+            exp = parse_seconds(expires_in, "expires_in", MAX_EXPIRES_IN)
+        return cls(vis, exp)
+
+
+@dataclass(frozen=True)
+class RejectedUpload:
+    name: str
+    error: AirlockError
+
+
+class Service:
+    """Everything the web layer and the CLI may ask of Airlock."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        storage: Storage,
+        inspector: Inspector,
+        metrics: Metrics,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.storage = storage
+        self.inspector = inspector
+        self.metrics = metrics
+        self.clock = clock
+
+    # Uploads ---------------------------------------------------------------------------------
+
+    def store(self, user: User, staged: Staged, client_name: str, opts: UploadOptions) -> FileRecord:
+        """Inspect a staged upload and make it a File, or raise its rejection. Either way the
+        staging file is gone afterwards; on failure no bytes and no row remain."""
+        try:
+            inspected = self.inspector.inspect(staged, client_name)
+            self._check_quota(user, staged.size, locked=None)
+            record = self._commit(user, inspected, opts)
+        except Rejected as exc:
+            self._decide("rejected", exc.code, user, staged, client_name)
+            raise
+        finally:
+            staged.path.unlink(missing_ok=True)
+        self._decide("stored", "", user, staged, record.name, record)
+        return record
+
+    def store_form(
+        self, user: User, form: Form
+    ) -> tuple[list[FileRecord], list[RejectedUpload]]:
+        """Store every file part of a multipart form; per-file rejections are collected, and if
+        none was stored the first rejection is raised (with the whole list attached)."""
+        stored: list[FileRecord] = []
+        rejected: list[RejectedUpload] = []
+        try:
+            opts = UploadOptions.parse(
+                form.fields.get("visibility"), form.fields.get("expires_in")
+            )
+            if not form.files:
+                raise NoFile("No part named 'file' with a file name was sent.")
+            for part in form.files:
+                name = sanitize_name(part.filename)
+                if part.error is not None:
+                    self._decide("rejected", part.error.code, user, None, part.filename)
+                    rejected.append(RejectedUpload(name, part.error))
+                    continue
+                assert part.staged is not None
+                try:
+                    stored.append(self.store(user, part.staged, part.filename, opts))
+                except Rejected as exc:
+                    rejected.append(RejectedUpload(name, exc))
+        finally:
+            form.discard()
+        return stored, rejected
+
+    def _check_quota(self, user: User, size: int, locked: Any) -> None:
+        quota = user.quota_bytes if user.quota_bytes is not None else self.settings.default_quota
+        if not quota:
+            return
+        conn = locked
+        if conn is None:
+            with self.db.read() as conn:
+                used = repo.used_bytes(conn, user.id)
+        else:
+            used = repo.used_bytes(conn, user.id)
+        if used + size > quota:
+            raise QuotaExceeded(quota_bytes=quota, used_bytes=used, size=size)
+
+    def _commit(self, user: User, inspected: Inspected, opts: UploadOptions) -> FileRecord:
+        staged = inspected.staged
+        key = new_id()
+        if isinstance(self.storage, LocalPaths):
+            self.storage.adopt(key, staged.path)
+        else:
+            with open(staged.path, "rb") as src:
+                self.storage.put(key, src, staged.size)
+        now = self.clock()
+        file_id = new_id()
+        try:
+            with self.db.write() as conn:
+                self._check_quota(user, staged.size, locked=conn)
+                repo.add_file(
+                    conn,
+                    id=file_id,
+                    owner_id=user.id,
+                    name=inspected.name,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    content_type=inspected.file_type.mime,
+                    visibility=opts.visibility,
+                    storage_key=key,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(seconds=opts.expires_in)
+                    if opts.expires_in
+                    else None,
+                )
+                record = repo.get_file(conn, file_id)
+        except BaseException:
+            self.storage.delete(key)
+            raise
+        if record is None:  # pragma: no cover - the insert above just succeeded
+            raise InternalError()
+        return record
+
+    def _decide(
+        self,
+        outcome: str,
+        code: str,
+        user: User,
+        staged: Staged | None,
+        name: str,
+        record: FileRecord | None = None,
+    ) -> None:
+        """Count and log one upload decision, as one structured line."""
+        self.metrics.uploads.labels(outcome=outcome, code=code or "none").inc()
+        if record is not None:
+            self.metrics.bytes_in.inc(record.size)
+        entry = {
+            "event": "upload",
+            "outcome": outcome,
+            "code": code or None,
+            "owner": user.username,
+            "name": name,
+            "size": staged.size if staged else None,
+            "sha256": staged.sha256 if staged else None,
+            "file_id": record.id if record else None,
+            "content_type": record.content_type if record else None,
+        }
+        log.info(json.dumps(entry, ensure_ascii=False))
+
+    # Files -----------------------------------------------------------------------------------
+
+    def list_files(
+        self, user: User, limit: int, cursor: str | None
+    ) -> tuple[list[FileRecord], str | None]:
+        """The caller's Files, newest first, and the cursor of the next page (None at the end)."""
+        after = decode_cursor(cursor) if cursor else None
+        with self.db.read() as conn:
+            page = repo.list_files(conn, user.id, limit + 1, after)
+        more = len(page) > limit
+        page = page[:limit]
+        nxt = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        return page, nxt
+
+    def get_file(self, user: User | None, file_id: str) -> FileRecord:
+        """A File the caller may see: their own, any if admin, or a public one. Others' private
+        Files are ``NotFound`` (never ``Forbidden``), expired ones ``Gone``."""
+        with self.db.read() as conn:
+            record = repo.get_file(conn, file_id)
+        if record is None or not self._can_see(user, record):
+            raise NotFound("No such file.")
+        if record.expired(self.clock()):
+            raise Gone("This file has expired.")
+        return record
+
+    @staticmethod
+    def _can_see(user: User | None, record: FileRecord) -> bool:
+        if record.visibility == "public":
+            return True
+        return user is not None and (user.id == record.owner_id or user.is_admin)
+
+    def _owned(self, user: User, file_id: str) -> FileRecord:
+        record = self.get_file(user, file_id)
+        if record.owner_id != user.id and not user.is_admin:
+            raise Forbidden("Only the owner may change this file.")
+        return record
+
+    def update_file(self, user: User, file_id: str, changes: dict[str, Any]) -> FileRecord:
+        """Rename, change visibility or expiry. Unknown keys are a ``BadRequest``."""
+        unknown = set(changes) - {"name", "visibility", "expires_at"}
+        if unknown or not changes:
+            raise BadRequest(
+                "Send any of name, visibility, expires_at.", unknown=sorted(unknown)
+            )
+        self._owned(user, file_id)
+        values: dict[str, Any] = {}
+        if "name" in changes:
+            if not isinstance(changes["name"], str) or not changes["name"].strip():
+                raise BadRequest("name must be a non-empty string.")
+            values["name"] = self._rename(file_id, changes["name"])
+        if "visibility" in changes:
+            if changes["visibility"] not in VISIBILITIES:
+                raise BadRequest("visibility must be 'private' or 'public'.")
+            values["visibility"] = changes["visibility"]
+        if "expires_at" in changes:
+            raw = changes["expires_at"]
+            values["expires_at"] = None if raw is None else parse_rfc3339(raw)
+        with self.db.write() as conn:
+            repo.update_file(conn, file_id, **values)
+            record = repo.get_file(conn, file_id)
+        if record is None:
+            raise NotFound("No such file.")
+        return record
+
+    def _rename(self, file_id: str, raw: str) -> str:
+        """A new display name keeps the File's type: its extension must still fit the bytes."""
+        with self.db.read() as conn:
+            record = repo.get_file(conn, file_id)
+        assert record is not None
+        name = sanitize_name(raw)
+        ftype = filetypes.lookup(record.content_type)
+        ext = extension(name)
+        if not ext:
+            return with_extension(name, ftype.extensions[0] if ftype.extensions else "bin")
+        filetypes.check_allowed(ftype, ext, self.settings.allowed_types + ftype.extensions[:1])
+        return name
+
+    def delete_file(self, user: User, file_id: str) -> None:
+        """Remove the row and then the bytes; when this returns the bytes are gone."""
+        with self.db.read() as conn:
+            record = repo.get_file(conn, file_id)
+        if record is None or not self._can_see(user, record):
+            raise NotFound("No such file.")
+        if record.owner_id != user.id and not user.is_admin:
+            raise Forbidden("Only the owner may delete this file.")
+        with self.db.write() as conn:
+            repo.delete_file(conn, file_id)
+        self.storage.delete(record.storage_key)
+
+    def public_file(self, file_id: str) -> FileRecord:
+        """A public File for ``/f/``; anything else is ``NotFound``."""
+        return self.get_file(None, file_id)
+
+    def open_content(self, record: FileRecord, span: Span | None) -> BinaryIO:
+        """A stream of the File's bytes (``span`` only, when given)."""
+        try:
+            if span is None:
+                return self.storage.open(record.storage_key)
+            return self.storage.open(record.storage_key, span.start, span.stop)
+        except FileNotFoundError:
+            logging.getLogger("airlock").error("bytes missing for file %s", record.id)
+            raise NotFound("The file's content is missing.") from None
+
+    # Share links -----------------------------------------------------------------------------
+
+    def create_link(
+        self, user: User, file_id: str, expires_in: Any, max_downloads: Any
+    ) -> tuple[str, dt.datetime]:
+        """A new share link token for an owned File, and when it expires."""
+        self._owned(user, file_id)
+        seconds = parse_seconds(expires_in, "expires_in", self.settings.max_link_lifetime)
+        if max_downloads is not None and (
+            isinstance(max_downloads, bool)
+            or not isinstance(max_downloads, int)
+            or not 1 <= max_downloads <= 10**9
+        ):
+            raise BadRequest("max_downloads must be a whole number of at least 1.")
+        token = new_secret("")
+        now = self.clock()
+        expires_at = now + dt.timedelta(seconds=seconds)
+        with self.db.write() as conn:
+            repo.add_link(
+                conn, id=new_id(), file_id=file_id, token_hash=secret_digest(token),
+                created_at=now, expires_at=expires_at, max_downloads=max_downloads,
+            )  # fmt: skip
+        return token, expires_at
+
+    def resolve_link(self, token: str, count: bool = True) -> FileRecord:
+        """The File behind a share link, counting one download atomically. Forged tokens are
+        ``NotFound``; expired or used-up links ``Gone``."""
+        if not token or len(token) > 128:
+            raise NotFound("No such link.")
+        now = self.clock()
+        with self.db.write() as conn:
+            link = repo.link_by_hash(conn, secret_digest(token))
+            if link is None:
+                raise NotFound("No such link.")
+            if link.expires_at <= now:
+                raise Gone("This link has expired.")
+            if count and not repo.count_download(conn, link.id, now):
+                raise Gone("This link has been used up.")
+            if not count and link.max_downloads is not None and (
+                link.downloads >= link.max_downloads
+            ):
+                raise Gone("This link has been used up.")
+            record = repo.get_file(conn, link.file_id)
+        if record is None:
+            raise NotFound("No such link.")
+        if record.expired(now):
+            raise Gone("This file has expired.")
+        return record
+
+    # Presentation ----------------------------------------------------------------------------
+
+    @staticmethod
+    def file_json(record: FileRecord) -> dict[str, Any]:
+        """The API.md File object."""
+        base = f"/api/v1/files/{record.id}"
+        links = {"self": base, "content": f"{base}/content"}
+        if record.visibility == "public":
+            links["public"] = f"/f/{record.id}/{quote(record.name, safe='')}"
+        return {
+            "id": record.id,
+            "name": record.name,
+            "size": record.size,
+            "sha256": record.sha256,
+            "content_type": record.content_type,
+            "visibility": record.visibility,
+            "owner": record.owner,
+            "created_at": rfc3339(record.created_at),
+            "expires_at": rfc3339(record.expires_at),
+            "links": links,
+        }

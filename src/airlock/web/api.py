@@ -1,0 +1,173 @@
+"""``/api/v1``: Files, share links, tokens, the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.http import parse_options_header
+
+from airlock.core.pagination import parse_limit
+from airlock.core.timefmt import rfc3339
+from airlock.errors import BadRequest, TooLarge, UnsupportedMediaType
+from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
+from airlock.service import Service, UploadOptions
+from airlock.web.auth import current_user
+from airlock.web.errors import render
+from airlock.web.openapi import openapi_document
+from airlock.web.serving import send_file_bytes
+from airlock.web.state import state
+
+api = Blueprint("airlock_api", __name__)
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _check_declared_length() -> None:
+    """Refuse a body whose declared length is over the request limit before reading any of it."""
+    limit = state().settings.request_limit
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The request exceeds the limit of {limit} bytes.", limit=limit)
+
+
+@api.post("/files")
+def upload_multipart() -> Response:
+    user = current_user()
+    st = state()
+    mimetype, params = parse_options_header(request.headers.get("Content-Type", ""))
+    if mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send the files as multipart/form-data.")
+    boundary = boundary_of(params)
+    _check_declared_length()
+    limits = st.limits
+    form = receive_multipart(
+        body_chunks(request.stream, limits.request), boundary, st.staging, limits
+    )
+    stored, rejected = st.service.store_form(user, form)
+    rejected_json = [{"name": r.name, "error": r.error.to_dict()} for r in rejected]
+    if not stored:
+        return render(rejected[0].error, rejected=rejected_json)
+    response = jsonify({"files": [Service.file_json(f) for f in stored], "rejected": rejected_json})
+    response.status_code = 201
+    return response
+
+
+@api.put("/files/<path:filename>")
+def upload_raw(filename: str) -> Response:
+    user = current_user()
+    st = state()
+    opts = UploadOptions.parse(request.args.get("visibility"), request.args.get("expires_in"))
+    _check_declared_length()
+    limit = min(st.settings.max_file_size, st.settings.request_limit)
+    # Read one byte past the file limit so an oversize body is told apart from an exact fit.
+    staged = receive_raw(body_chunks(request.stream, limit + 1), st.staging, limit)
+    record = st.service.store(user, staged, filename, opts)
+    response = jsonify(Service.file_json(record))
+    response.status_code = 201
+    response.headers["Location"] = url_for(".get_file", file_id=record.id)
+    return response
+
+
+@api.get("/files")
+def list_files() -> Response:
+    user = current_user()
+    limit = parse_limit(request.args.get("limit"))
+    page, nxt = state().service.list_files(user, limit, request.args.get("cursor") or None)
+    return jsonify({"files": [Service.file_json(f) for f in page], "next_cursor": nxt})
+
+
+@api.get("/files/<file_id>")
+def get_file(file_id: str) -> Response:
+    user = current_user()
+    return jsonify(Service.file_json(state().service.get_file(user, file_id)))
+
+
+@api.patch("/files/<file_id>")
+def patch_file(file_id: str) -> Response:
+    user = current_user()
+    record = state().service.update_file(user, file_id, _json_body())
+    return jsonify(Service.file_json(record))
+
+
+@api.delete("/files/<file_id>")
+def delete_file(file_id: str) -> Response:
+    user = current_user()
+    state().service.delete_file(user, file_id)
+    return Response(status=204)
+
+
+@api.get("/files/<file_id>/content")
+def file_content(file_id: str) -> Response:
+    user = current_user()
+    return send_file_bytes(state().service.get_file(user, file_id))
+
+
+@api.post("/files/<file_id>/links")
+def create_link(file_id: str) -> Response:
+    user = current_user()
+    body = _json_body()
+    token, expires_at = state().service.create_link(
+        user, file_id, body.get("expires_in"), body.get("max_downloads")
+    )
+    response = jsonify({"url": f"/s/{token}", "expires_at": rfc3339(expires_at)})
+    response.status_code = 201
+    return response
+
+
+@api.get("/me")
+def me() -> Response:
+    st = state()
+    return jsonify(st.accounts.usage(current_user(), st.settings.default_quota))
+
+
+@api.post("/tokens")
+def create_token() -> Response:
+    user = current_user()
+    new = state().accounts.create_token(user, _json_body().get("name"))  # type: ignore[arg-type]
+    response = jsonify(
+        {
+            "id": new.token.id,
+            "name": new.token.name,
+            "token": new.secret,
+            "created_at": rfc3339(new.token.created_at),
+        }
+    )
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get("/tokens")
+def list_tokens() -> Response:
+    tokens = state().accounts.list_tokens(current_user())
+    return jsonify(
+        {
+            "tokens": [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "created_at": rfc3339(t.created_at),
+                    "last_used_at": rfc3339(t.last_used_at),
+                }
+                for t in tokens
+            ]
+        }
+    )
+
+
+@api.delete("/tokens/<token_id>")
+def delete_token(token_id: str) -> Response:
+    state().accounts.delete_token(current_user(), token_id)
+    return Response(status=204)
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())

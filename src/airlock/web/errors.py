@@ -1,0 +1,60 @@
+"""The one translator: Airlock errors, Werkzeug HTTP errors and unexpected exceptions become
+API.md's JSON envelope. Unexpected exceptions are logged with their traceback and answered
+``internal_error`` without any internal text."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from airlock import errors
+
+log = logging.getLogger("airlock")
+
+_BY_STATUS: dict[int, type[errors.AirlockError]] = {
+    400: errors.BadRequest,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    409: errors.Conflict,
+    410: errors.Gone,
+    412: errors.PreconditionFailed,
+    413: errors.TooLarge,
+    415: errors.UnsupportedMediaType,
+    429: errors.RateLimited,
+}
+
+
+def render(exc: errors.AirlockError, **extra: object) -> Response:
+    """The JSON response for an Airlock error (``extra`` goes beside ``error``)."""
+    body = {"error": exc.to_dict(), **extra}
+    response = jsonify(body)
+    response.status_code = exc.status
+    if isinstance(exc, errors.MethodNotAllowed) and exc.allow:
+        response.headers["Allow"] = ", ".join(exc.allow)
+    if isinstance(exc, errors.RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="airlock"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def from_http(exc: HTTPException) -> Response:
+    """Werkzeug's HTTP errors (routing 404/405, malformed JSON, …) in the JSON envelope."""
+    cls = _BY_STATUS.get(exc.code or 500, errors.InternalError)
+    if cls is errors.MethodNotAllowed:
+        allow = list(getattr(exc, "valid_methods", None) or [])
+        return render(errors.MethodNotAllowed(allow=allow))
+    if cls is errors.InternalError:
+        return render(errors.InternalError())
+    return render(cls())
+
+
+def from_unexpected(exc: Exception) -> Response:
+    """A bug: logged with its traceback, answered with no internal detail."""
+    log.exception("unhandled error", exc_info=exc)
+    return render(errors.InternalError())

@@ -1,0 +1,48 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from airlock.storage.base import Probe
+from airlock.web.state import state
+
+ops = Blueprint("airlock_ops", __name__)
+log = logging.getLogger("airlock")
+
+
+@ops.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@ops.get("/readyz")
+def readyz() -> Response:
+    st = state()
+    checks: dict[str, str] = {}
+    try:
+        st.db.ping()
+        checks["database"] = "ok"
+    except Exception:
+        log.exception("readiness: database")
+        checks["database"] = "unreachable"
+    try:
+        if isinstance(st.storage, Probe):
+            st.storage.probe()
+        checks["storage"] = "ok"
+    except Exception:
+        log.exception("readiness: storage")
+        checks["storage"] = "unavailable"
+    checks["scanner"] = "not configured"
+    ready = all(v in ("ok", "not configured") for v in checks.values())
+    response = jsonify({"status": "ready" if ready else "not ready", "checks": checks})
+    response.status_code = 200 if ready else 503
+    return response
+
+
+@ops.get("/metrics")
+def metrics() -> Response:
+    return Response(state().metrics.render(), content_type=CONTENT_TYPE_LATEST)

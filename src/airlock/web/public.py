@@ -1,0 +1,22 @@
+"""Bytes without login: share links (``/s/TOKEN``) and public Files (``/f/ID/NAME``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from airlock.web.serving import send_file_bytes
+from airlock.web.state import state
+
+public = Blueprint("airlock_public", __name__)
+
+
+@public.get("/s/<token>")
+def shared(token: str) -> Response:
+    # HEAD looks without spending one of a link's limited downloads.
+    record = state().service.resolve_link(token, count=request.method != "HEAD")
+    return send_file_bytes(record)
+
+
+@public.get("/f/<file_id>/<path:name>")
+def public_file(file_id: str, name: str) -> Response:
+    return send_file_bytes(state().service.public_file(file_id))

@@ -1,0 +1,68 @@
+"""Responses that carry a File's bytes: safe headers, conditional GET, single ranges, and
+zero-copy sendfile through the WSGI server's ``wsgi.file_wrapper``."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+
+from flask import Response, request
+from werkzeug.wsgi import wrap_file
+
+from airlock.core import filetypes
+from airlock.core.headers import etag_matches, serving_headers
+from airlock.core.ranges import Span, Unsatisfiable, parse_range
+from airlock.db.records import FileRecord
+from airlock.web.state import state
+
+_BUFFER = 1024 * 1024
+
+
+def _if_range_allows(record: FileRecord) -> bool:
+    """``If-Range`` with anything but our current ETag means: send the whole file."""
+    if_range = request.headers.get("If-Range")
+    return if_range is None or if_range.strip() == f'"{record.sha256}"'
+
+
+def send_file_bytes(record: FileRecord) -> Response:
+    """The File's bytes as API.md's Serving section prescribes."""
+    download = request.args.get("download") in ("1", "true", "yes")
+    headers = serving_headers(
+        filetypes.lookup(record.content_type),
+        record.name,
+        public=record.visibility == "public",
+        download=download,
+        sha256=record.sha256,
+    )
+    headers["Last-Modified"] = format_datetime(record.created_at, usegmt=True)
+    if etag_matches(request.headers.get("If-None-Match"), record.sha256):
+        return Response(status=304, headers=_conditional_headers(headers))
+
+    span: Span | None = None
+    if _if_range_allows(record):
+        try:
+            span = parse_range(request.headers.get("Range"), record.size)
+        except Unsatisfiable:
+            headers["Content-Range"] = f"bytes */{record.size}"
+            response = Response(status=416, headers=headers)
+            response.headers["Content-Type"] = "text/plain; charset=utf-8"
+            return response
+    length = span.length if span else record.size
+    headers["Content-Length"] = str(length)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = span.content_range
+    if request.method == "HEAD":
+        return Response(status=status, headers=headers)
+
+    st = state()
+    stream = st.service.open_content(record, span)
+    body = wrap_file(request.environ, stream, buffer_size=_BUFFER)
+    st.metrics.bytes_out.inc(length)
+    return Response(body, status=status, headers=headers, direct_passthrough=True)
+
+
+def _conditional_headers(headers: dict[str, str]) -> dict[str, str]:
+    keep = ("ETag", "Cache-Control", "Last-Modified", "Content-Security-Policy",
+            "X-Content-Type-Options")  # fmt: skip
+    return {k: v for k, v in headers.items() if k in keep}
