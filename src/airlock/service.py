@@ -252,12 +252,12 @@ class Service:
 
     def update_file(self, user: User, file_id: str, changes: dict[str, Any]) -> FileRecord:
         """Rename, change visibility or expiry. Unknown keys are a ``BadRequest``."""
+        self._owned(user, file_id)
         unknown = set(changes) - {"name", "visibility", "expires_at"}
         if unknown or not changes:
             raise BadRequest(
                 "Send any of name, visibility, expires_at.", unknown=sorted(unknown)
             )
-        self._owned(user, file_id)
         values: dict[str, Any] = {}
         if "name" in changes:
             if not isinstance(changes["name"], str) or not changes["name"].strip():

@@ -161,3 +161,17 @@ def check_allowed(detected: FileType, ext: str, allowed: tuple[str, ...]) -> str
 def inline_ok(file_type: FileType) -> bool:
     """Whether bytes of this type may be shown inline by a browser."""
     return file_type.passive and not file_type.active
+
+
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether bytes a detector called text are really binary: any NUL, or more than 1 in 20
+    control characters other than white space. (libmagic calls ``\\x7fELF`` plus NULs text.)"""
+    if not head:
+        return False
+    if b"\0" in head:
+        return True
+    controls = sum(1 for b in head if b < 0x20 and b not in _TEXT_CONTROLS)
+    return controls * 20 > len(head)

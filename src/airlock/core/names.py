@@ -28,9 +28,8 @@ def sanitize_name(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw)
     name = "".join(" " if ch in "\t\r\n" else ch for ch in name)
     name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROP_CATEGORIES)
-    parts = [p for p in name.replace("\\", "/").split("/") if p.strip(" .")]
-    name = parts[-1] if parts else ""
-    name = name.strip(" ").lstrip(".").rstrip(" .")
+    parts = [p for p in name.replace("\\", "/").split("/") if _trim(p)]
+    name = _trim(parts[-1]) if parts else ""
     if not name:
         return FALLBACK_STEM
     stem, dot, ext = name.rpartition(".")
@@ -41,6 +40,15 @@ def sanitize_name(raw: str) -> str:
     return _shorten(name)
 
 
+def _trim(part: str) -> str:
+    """Without surrounding white space, leading dots and trailing dots (Windows drops those)."""
+    previous = None
+    while previous != part:
+        previous = part
+        part = part.strip().lstrip(".").rstrip(".")
+    return part
+
+
 def _shorten(name: str) -> str:
     if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
         return name
@@ -48,7 +56,7 @@ def _shorten(name: str) -> str:
     if not dot or len(ext.encode()) > 32:
         stem, dot, ext = name, "", ""
     budget = MAX_NAME_BYTES - len((dot + ext).encode("utf-8"))
-    out = stem.encode("utf-8")[:budget].decode("utf-8", "ignore").rstrip(" .")
+    out = _trim(stem.encode("utf-8")[:budget].decode("utf-8", "ignore"))
     return (out or FALLBACK_STEM) + dot + ext
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import magic
 
 from airlock.core.containers import ZipFacts, classify_zip
-from airlock.core.filetypes import FileType, lookup
+from airlock.core.filetypes import FileType, looks_binary, lookup
 
 _ZIP_FAMILY = frozenset(
     {
@@ -54,7 +54,12 @@ class Detector:
             facts = read_zip_facts(path)
             if facts is not None:
                 return Detected(lookup(classify_zip(facts)), facts)
-        return Detected(lookup(mime))
+        file_type = lookup(mime)
+        if (file_type.mime.startswith("text/") or file_type.mime == "application/json") and (
+            looks_binary(head)
+        ):
+            file_type = lookup("application/octet-stream")
+        return Detected(file_type)
 
 
 def read_zip_facts(path: Path) -> ZipFacts | None:

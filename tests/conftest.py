@@ -1,0 +1,113 @@
+"""Shared fixtures: apps on temp data dirs, users and tokens, PostgreSQL databases."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from airlock import Settings, create_app
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session (dropped afterwards)."""
+    name = "airlock_test_" + secrets.token_hex(4)
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - the test command starts it
+        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL: run the test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'airlock.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    _reset_pg(url)
+    return url
+
+
+MakeApp = Callable[..., Flask]
+
+
+class BufferedClient(FlaskClient):
+    """A test client that reads each response whole and closes it, as a WSGI server would."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[MakeApp]:
+    """Build a service app on a temp data dir; keyword arguments are settings."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        overrides.setdefault("data_dir", tmp_path / f"data{len(made)}")
+        app = create_app(Settings.load({}, **overrides))
+        app.config["TESTING"] = True
+        app.test_client_class = BufferedClient
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["airlock"].db.dispose()
+
+
+@pytest.fixture
+def app(make_app: MakeApp) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def add_user(app: Flask, name: str, admin: bool = False, quota: int | None = None) -> dict[str, str]:
+    """Create a user and return the Authorization header of a fresh token of theirs."""
+    accounts = app.extensions["airlock"].accounts
+    user = accounts.add_user(name, "correct horse battery", admin, quota)
+    return {"Authorization": f"Bearer {accounts.create_token(user, 'test').secret}"}
+
+
+@pytest.fixture
+def alice(app: Flask) -> dict[str, str]:
+    return add_user(app, "alice", admin=False)
+
+
+@pytest.fixture
+def bob(app: Flask) -> dict[str, str]:
+    return add_user(app, "bob")
+
+
+@pytest.fixture
+def admin(app: Flask) -> dict[str, str]:
+    return add_user(app, "root", admin=True)

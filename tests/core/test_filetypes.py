@@ -1,0 +1,73 @@
+"""Allowlist and extension-agreement decisions over detected types."""
+
+from __future__ import annotations
+
+import pytest
+
+from airlock.config import DEFAULT_ALLOWED_TYPES
+from airlock.core.containers import BombLimits, ZipFacts, check_zip, classify_zip
+from airlock.core.filetypes import check_allowed, lookup
+from airlock.errors import ContentMismatch, TypeNotAllowed, UnsafeContent
+
+ALLOWED = DEFAULT_ALLOWED_TYPES
+
+
+@pytest.mark.parametrize(
+    ("mime", "ext", "result"),
+    [
+        ("image/png", "png", "png"),
+        ("image/jpeg", "jpeg", "jpeg"),
+        ("image/png", "", "png"),
+        ("text/plain", "md", "md"),
+        ("text/plain", "csv", "csv"),
+        ("application/json", "json", "json"),
+    ],
+)
+def test_allowed(mime: str, ext: str, result: str) -> None:
+    assert check_allowed(lookup(mime), ext, ALLOWED) == result
+
+
+@pytest.mark.parametrize(
+    ("mime", "ext", "error"),
+    [
+        ("text/html", "txt", TypeNotAllowed),
+        ("image/svg+xml", "png", TypeNotAllowed),
+        ("application/x-dosexec", "png", TypeNotAllowed),
+        ("text/x-shellscript", "txt", TypeNotAllowed),
+        ("application/x-unknown-thing", "png", TypeNotAllowed),
+        ("image/png", "exe", TypeNotAllowed),
+        ("image/png", "pdf", ContentMismatch),
+        ("application/pdf", "png", ContentMismatch),
+        ("application/zip", "docx", ContentMismatch),
+    ],
+)
+def test_refused(mime: str, ext: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        check_allowed(lookup(mime), ext, ALLOWED)
+
+
+def test_operator_may_allow_html_but_it_stays_active() -> None:
+    html = lookup("text/html")
+    assert check_allowed(html, "html", ALLOWED + ("html",)) == "html"
+    assert html.active and not html.passive
+
+
+def test_zip_classification() -> None:
+    docx = ZipFacts(("[Content_Types].xml", "word/document.xml"), 10, 20)
+    assert classify_zip(docx).endswith("wordprocessingml.document")
+    odt = ZipFacts(("mimetype", "content.xml"), 10, 20, "application/vnd.oasis.opendocument.text")
+    assert classify_zip(odt) == "application/vnd.oasis.opendocument.text"
+    assert classify_zip(ZipFacts(("a.txt",), 1, 1)) == "application/zip"
+
+
+def test_zip_bombs() -> None:
+    limits = BombLimits(max_entries=10, max_uncompressed=10**6, max_ratio=100)
+    check_zip(ZipFacts(("a",), 100, 200), limits)
+    with pytest.raises(UnsafeContent):
+        check_zip(ZipFacts(tuple(str(i) for i in range(11)), 1, 1), limits)
+    with pytest.raises(UnsafeContent):
+        check_zip(ZipFacts(("a",), 10**6, 10**7), limits)
+    with pytest.raises(UnsafeContent):
+        check_zip(ZipFacts(("a",), 1000, 2 * 2**20), BombLimits(max_ratio=100))
+    with pytest.raises(UnsafeContent):
+        check_zip(ZipFacts(("../evil",), 1, 1), limits)
