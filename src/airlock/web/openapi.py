@@ -1,10 +1,746 @@
-"""The OpenAPI 3.1 description of the API."""
+"""The OpenAPI 3.1 description of the API, served at ``/api/v1/openapi.json``.
+
+Built in code from small helpers so that it stays readable and in step with the routes:
+
+* the error ``code`` enum (and which codes each status may carry) comes from
+  ``airlock.errors.all_error_classes()``, the same table the error translator uses;
+* every error response carries API.md's envelope ``{"error": {"code", "message", "details"}}``;
+* the responses that carry a File's bytes (``/content``, ``/s/…``, ``/f/…``) share one
+  description of API.md's Serving headers, conditional requests and ranges.
+
+Not described yet, because they are not routes yet: tus uploads, the browser session and
+direct-to-S3 (presign/complete) uploads.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from airlock.errors import all_error_classes
+
+Json = dict[str, Any]
+
+API = "/api/v1"
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+MAX_EXPIRES_IN = 10 * 365 * 24 * 3600  # airlock.service.MAX_EXPIRES_IN
+VISIBILITIES = ["private", "public"]
+
+# Reason phrases, used to name the shared error responses (``#/components/responses/NotFound``).
+_REASONS = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 409: "Conflict", 410: "Gone", 412: "PreconditionFailed",
+    413: "TooLarge", 415: "UnsupportedMediaType", 422: "UnprocessableContent",
+    429: "RateLimited", 460: "ChecksumMismatch", 500: "InternalError",
+    503: "ServiceUnavailable", 507: "InsufficientStorage",
+}  # fmt: skip
+
+_ERROR_HEADERS: dict[int, dict[str, Json]] = {
+    401: {"WWW-Authenticate": {"description": "`Bearer realm=\"airlock\"`."}},
+    405: {"Allow": {"description": "The methods the path does accept."}},
+    429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+}
+
+
+# Small builders -------------------------------------------------------------------------------
+
+
+def ref(kind: str, name: str) -> Json:
+    """A ``$ref`` into ``#/components/<kind>/<name>``."""
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def schema_ref(name: str) -> Json:
+    return ref("schemas", name)
+
+
+def json_content(schema: Json) -> Json:
+    return {"application/json": {"schema": schema}}
+
+
+def json_response(description: str, schema: Json, headers: Json | None = None) -> Json:
+    response: Json = {"description": description, "content": json_content(schema)}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def header(description: str, schema: Json | None = None, required: bool = False) -> Json:
+    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
+
+
+def parameter(where: str, name: str, description: str, schema: Json, required: bool = False) -> Json:
+    return {
+        "name": name,
+        "in": where,
+        "description": description,
+        "required": required or where == "path",
+        "schema": schema,
+    }
+
+
+def json_body(schema: Json, description: str) -> Json:
+    return {"required": True, "description": description, "content": json_content(schema)}
+
+
+def nullable(schema: Json) -> Json:
+    """``schema`` or ``null`` (OpenAPI 3.1 has no ``nullable``)."""
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+TIMESTAMP: Json = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC."}
+ID: Json = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "minLength": 1, "maxLength": 64}
+
+
+# Errors ---------------------------------------------------------------------------------------
+
+
+def error_codes() -> dict[int, list[str]]:
+    """API.md's error codes, grouped by the status that carries them."""
+    by_status: dict[int, list[str]] = {}
+    for cls in all_error_classes():
+        by_status.setdefault(cls.status, []).append(cls.code)
+    return by_status
+
+
+def all_codes() -> list[str]:
+    return [code for codes in error_codes().values() for code in codes]
+
+
+def error_envelope(codes: list[str], rejected: bool = False) -> Json:
+    """The JSON error envelope with ``code`` restricted to ``codes``; ``rejected`` adds the
+    per-file rejections a multipart upload answers beside ``error``."""
+    envelope: Json = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string", "enum": codes},
+                    "message": {"type": "string", "description": "For people; may change."},
+                    "details": {"type": "object", "description": "For programs; per code."},
+                },
+            }
+        },
+    }
+    if rejected:
+        envelope["properties"]["rejected"] = {"type": "array", "items": schema_ref("Rejection")}
+    return envelope
+
+
+def error_response(status: int, rejected: bool = False) -> Json:
+    """The response for one error status, its codes listed and enforced."""
+    codes = error_codes()[status]
+    listed = ", ".join(f"`{c}`" for c in codes)
+    headers: Json = {"Cache-Control": header("`no-store`.", {"const": "no-store"}, required=True)}
+    headers.update(_ERROR_HEADERS.get(status, {}))
+    return json_response(f"Error: {listed}.", error_envelope(codes, rejected), headers)
+
+
+def errors(*statuses: int) -> Json:
+    """``responses`` entries for error statuses, as references to the shared ones."""
+    return {str(s): ref("responses", _REASONS[s]) for s in statuses}
+
+
+def upload_errors(*statuses: int) -> Json:
+    """Error responses of the multipart upload, whose envelope may also list ``rejected``."""
+    return {str(s): error_response(s, rejected=True) for s in statuses}
+
+
+# Schemas --------------------------------------------------------------------------------------
+
+
+def file_schema() -> Json:
+    """API.md's File object."""
+    return {
+        "type": "object",
+        "required": [
+            "id", "name", "size", "sha256", "content_type", "visibility", "owner",
+            "created_at", "expires_at", "links",
+        ],  # fmt: skip
+        "properties": {
+            "id": {**ID, "description": "Opaque, URL-safe, unguessable."},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "Display name, sanitized: no path, no control characters, "
+                "at most 255 bytes of UTF-8.",
+            },
+            "size": {"type": "integer", "minimum": 1},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "content_type": {
+                "type": "string",
+                "description": "Detected from the bytes, never the client's claim.",
+            },
+            "visibility": schema_ref("Visibility"),
+            "owner": {"type": "string"},
+            "created_at": TIMESTAMP,
+            "expires_at": nullable(TIMESTAMP),
+            "links": {
+                "type": "object",
+                "required": ["self", "content"],
+                "properties": {
+                    "self": {"type": "string", "pattern": f"^{API}/files/"},
+                    "content": {"type": "string", "pattern": f"^{API}/files/.+/content$"},
+                    "public": {
+                        "type": "string",
+                        "pattern": "^/f/",
+                        "description": "Public Files only: the no-login URL.",
+                    },
+                },
+            },
+        },
+    }
+
+
+def schemas() -> Json:
+    return {
+        "ErrorCode": {"type": "string", "enum": all_codes()},
+        "Error": error_envelope(all_codes()),
+        "Visibility": {"type": "string", "enum": VISIBILITIES},
+        "File": file_schema(),
+        "Rejection": {
+            "type": "object",
+            "required": ["name", "error"],
+            "properties": {
+                "name": {"type": "string"},
+                "error": error_envelope(all_codes())["properties"]["error"],
+            },
+        },
+        "UploadResult": {
+            "type": "object",
+            "required": ["files", "rejected"],
+            "properties": {
+                "files": {"type": "array", "minItems": 1, "items": schema_ref("File")},
+                "rejected": {"type": "array", "items": schema_ref("Rejection")},
+            },
+        },
+        "FileList": {
+            "type": "object",
+            "required": ["files", "next_cursor"],
+            "properties": {
+                "files": {"type": "array", "maxItems": MAX_PAGE, "items": schema_ref("File")},
+                "next_cursor": nullable({"type": "string"}),
+            },
+        },
+        "FileUpdate": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "pattern": "[^\\s]"},
+                "visibility": schema_ref("Visibility"),
+                "expires_at": nullable(TIMESTAMP),
+            },
+        },
+        "LinkRequest": {
+            "type": "object",
+            "required": ["expires_in"],
+            "properties": {
+                "expires_in": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Seconds; at most the server's maximum link lifetime "
+                    "(`AIRLOCK_MAX_LINK_LIFETIME`, one year by default).",
+                },
+                "max_downloads": nullable(
+                    {"type": "integer", "minimum": 1, "maximum": 10**9}
+                ),
+            },
+        },
+        "Link": {
+            "type": "object",
+            "required": ["url", "expires_at"],
+            "properties": {
+                "url": {"type": "string", "pattern": "^/s/[A-Za-z0-9_-]+$"},
+                "expires_at": TIMESTAMP,
+            },
+        },
+        "Me": {
+            "type": "object",
+            "required": ["username", "is_admin", "quota_bytes", "used_bytes"],
+            "properties": {
+                "username": {"type": "string"},
+                "is_admin": {"type": "boolean"},
+                "quota_bytes": nullable({"type": "integer", "minimum": 0}),
+                "used_bytes": {"type": "integer", "minimum": 0},
+            },
+        },
+        "TokenRequest": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "[^\\s]"}
+            },
+        },
+        "NewToken": {
+            "type": "object",
+            "required": ["id", "name", "token", "created_at"],
+            "properties": {
+                "id": ID,
+                "name": {"type": "string"},
+                "token": {"type": "string", "description": "The secret; shown this once."},
+                "created_at": TIMESTAMP,
+            },
+        },
+        "Token": {
+            "type": "object",
+            "required": ["id", "name", "created_at", "last_used_at"],
+            "properties": {
+                "id": ID,
+                "name": {"type": "string"},
+                "created_at": TIMESTAMP,
+                "last_used_at": nullable(TIMESTAMP),
+            },
+        },
+        "TokenList": {
+            "type": "object",
+            "required": ["tokens"],
+            "properties": {"tokens": {"type": "array", "items": schema_ref("Token")}},
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"const": "ok"}},
+        },
+        "Readiness": {
+            "type": "object",
+            "required": ["status", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not ready"]},
+                "checks": {
+                    "type": "object",
+                    "description": "Per dependency (database, storage, scanner): `ok`, "
+                    "`not configured`, or what is wrong.",
+                    "additionalProperties": {"type": "string"},
+                },
+            },
+        },
+    }
+
+
+# Parameters -----------------------------------------------------------------------------------
+
+
+def parameters() -> Json:
+    return {
+        "FileId": parameter("path", "id", "A File's `id`.", ID),
+        "Range": parameter(
+            "header",
+            "Range",
+            "One `bytes` range (`bytes=0-99`, `bytes=100-`, `bytes=-100`): 206, or 416 when it "
+            "starts past the end. Several ranges and malformed headers are ignored (200).",
+            {"type": "string", "maxLength": 1024},
+        ),
+        "IfRange": parameter(
+            "header", "If-Range", "Honour `Range` only while the ETag still matches.",
+            {"type": "string"},
+        ),  # fmt: skip
+        "IfNoneMatch": parameter(
+            "header", "If-None-Match", "The File's ETag (or `*`): 304.", {"type": "string"}
+        ),
+        "Download": parameter(
+            "query",
+            "download",
+            "`1`: always `Content-Disposition: attachment`.",
+            {"type": "string", "enum": ["0", "1"]},
+        ),
+    }
+
+
+def byte_parameters() -> list[Json]:
+    return [
+        ref("parameters", name) for name in ("Range", "IfRange", "IfNoneMatch", "Download")
+    ]
+
+
+# Responses ------------------------------------------------------------------------------------
+
+
+def serving_headers(*, partial: bool = False) -> Json:
+    """The headers API.md's Serving section puts on every response carrying a File's bytes."""
+    headers = {
+        "Content-Disposition": header(
+            "`inline` for passive types only, else `attachment` (and with `download=1`); "
+            "RFC 6266 `filename*=UTF-8''…`.",
+            {"type": "string", "pattern": "^(inline|attachment); filename=\"[^\"]*\"; "
+             "filename\\*=UTF-8''"},
+            required=True,
+        ),  # fmt: skip
+        "Content-Length": header("Bytes in this response.", {"type": "integer"}, required=True),
+        "ETag": header("`\"<sha256 hex>\"` (strong).", {"pattern": '^"[0-9a-f]{64}"$'}, True),
+        "Last-Modified": header("When the File was stored (HTTP date).", required=True),
+        "Accept-Ranges": header("`bytes`.", {"const": "bytes"}, required=True),
+        "Cache-Control": header("`private` for private Files.", required=True),
+        "X-Content-Type-Options": header("`nosniff`.", {"const": "nosniff"}, required=True),
+        "Content-Security-Policy": header(
+            "`sandbox; default-src 'none'`.", {"const": "sandbox; default-src 'none'"}, True
+        ),
+    }
+    if partial:
+        headers["Content-Range"] = header(
+            "`bytes FIRST-LAST/SIZE`.", {"pattern": "^bytes [0-9]+-[0-9]+/[0-9]+$"}, True
+        )
+    return headers
+
+
+def byte_responses(*error_statuses: int, head: bool = False) -> Json:
+    """200/206/304/416 of a route serving a File's bytes, then its errors. ``head``: the same
+    answers without a body."""
+    bytes_content = {"*/*": {"schema": {"description": "The File's bytes."}}}
+    full: Json = {
+        "description": "The bytes. `Content-Type` is the detected type; types a browser could "
+        "execute are served as `text/plain` or `application/octet-stream`, as an attachment.",
+        "headers": serving_headers(),
+    }
+    partial: Json = {"description": "The requested range.", "headers": serving_headers(partial=True)}
+    if not head:
+        full["content"] = bytes_content
+        partial["content"] = bytes_content
+    not_modified_headers = {
+        name: serving_headers()[name]
+        for name in ("ETag", "Cache-Control", "Last-Modified", "X-Content-Type-Options")
+    }
+    responses: Json = {
+        "200": full,
+        "206": partial,
+        "304": {"description": "`If-None-Match` matched.", "headers": not_modified_headers},
+        "416": {
+            "description": "The range starts past the end. No body.",
+            "headers": {
+                "Content-Range": header(
+                    "`bytes */SIZE`.", {"pattern": "^bytes \\*/[0-9]+$"}, required=True
+                )
+            },
+        },
+    }
+    if not head:
+        responses["416"]["content"] = {"text/plain": {"schema": {"type": "string", "maxLength": 0}}}
+    for status in error_statuses:
+        responses[str(status)] = (
+            {"description": error_response(status)["description"]} if head
+            else ref("responses", _REASONS[status])
+        )  # fmt: skip
+    return responses
+
+
+def shared_responses() -> Json:
+    """The error responses operations refer to, one per status."""
+    return {_REASONS[status]: error_response(status) for status in error_codes()}
+
+
+# Operations -----------------------------------------------------------------------------------
+
+PUBLIC: list[Json] = []  # ``security`` of an operation that needs no credentials
+
+
+def operation(
+    op_id: str, tag: str, summary: str, responses: Json, *, description: str | None = None,
+    params: list[Json] | None = None, body: Json | None = None, security: list[Json] | None = None,
+) -> Json:  # fmt: skip
+    op: Json = {"operationId": op_id, "tags": [tag], "summary": summary}
+    if description:
+        op["description"] = description
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    op["responses"] = responses
+    if security is not None:
+        op["security"] = security
+    return op
+
+
+def byte_operations(
+    op_id: str, tag: str, summary: str, *errs: int, params: list[Json], description: str,
+    head_description: str, security: list[Json] | None = None,
+) -> Json:  # fmt: skip
+    """``get`` and ``head`` of a route serving a File's bytes."""
+    all_params = params + byte_parameters()
+    return {
+        "get": operation(
+            op_id, tag, summary, byte_responses(*errs), description=description,
+            params=all_params, security=security,
+        ),
+        "head": operation(
+            "head" + op_id[0].upper() + op_id[1:], tag, summary + " (headers only)",
+            byte_responses(*errs, head=True), description=head_description,
+            params=all_params, security=security,
+        ),
+    }  # fmt: skip
+
+
+UPLOAD_REJECTIONS = (413, 415, 422, 503, 507)
+
+
+def file_paths() -> Json:
+    file_id = [ref("parameters", "FileId")]
+    multipart = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "format": "binary"},
+                "description": "One part per file, each with a file name.",
+            },
+            "visibility": schema_ref("Visibility"),
+            "expires_in": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_EXPIRES_IN,
+                "description": "Seconds until the File expires.",
+            },
+        },
+    }
+    return {
+        f"{API}/files": {
+            "post": operation(
+                "uploadFiles", "files", "Upload files (multipart/form-data)",
+                {
+                    "201": json_response(
+                        "At least one file was stored; the others are in `rejected`.",
+                        schema_ref("UploadResult"),
+                    ),
+                    **upload_errors(400, 401, *UPLOAD_REJECTIONS),
+                },
+                description="Every part named `file` is checked in API.md's order (size, "
+                "empty, name, type, extension, content safety, malware, quota). When no file "
+                "was stored the answer is the first rejection's status and `error`, plus "
+                "`rejected`.",
+                body={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": multipart,
+                            "encoding": {"file": {"contentType": "application/octet-stream"}},
+                        }
+                    },
+                },
+            ),  # fmt: skip
+            "get": operation(
+                "listFiles", "files", "The caller's Files, newest first",
+                {"200": json_response("A page of Files.", schema_ref("FileList")),
+                 **errors(400, 401)},
+                params=[
+                    parameter("query", "limit", f"Page size (default {DEFAULT_PAGE}).",
+                              {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+                    parameter("query", "cursor", "`next_cursor` of the previous page.",
+                              {"type": "string"}),
+                ],
+            ),  # fmt: skip
+        },
+        f"{API}/files/{{filename}}": {
+            "put": operation(
+                "uploadRaw", "files", "Upload one file as the raw body (`curl -T`)",
+                {
+                    "201": json_response(
+                        "Stored.", schema_ref("File"),
+                        {"Location": header("The File's URL.", required=True)},
+                    ),
+                    **errors(400, 401, *UPLOAD_REJECTIONS),
+                },
+                description="The same checks as the multipart upload. `filename` is the "
+                "display name (sanitized).",
+                params=[
+                    parameter("path", "filename", "The file's name.",
+                              {"type": "string", "minLength": 1, "pattern": "^[^/]*[^/.][^/]*$"}),
+                    parameter("query", "visibility", "Default `private`.", schema_ref("Visibility")),
+                    parameter("query", "expires_in", "Seconds until the File expires.",
+                              {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRES_IN}),
+                ],
+                body={
+                    "required": True,
+                    "content": {
+                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+            ),  # fmt: skip
+        },
+        f"{API}/files/{{id}}": {
+            "parameters": file_id,
+            "get": operation(
+                "getFile", "files", "A File",
+                {"200": json_response("The File.", schema_ref("File")), **errors(400, 401, 404, 410)},
+            ),  # fmt: skip
+            "patch": operation(
+                "updateFile", "files", "Rename, change visibility or expiry",
+                {
+                    "200": json_response("The changed File.", schema_ref("File")),
+                    **errors(400, 401, 403, 404, 410, 415, 422),
+                },
+                description="A new name must keep an extension that fits the bytes "
+                "(`type_not_allowed`, `content_mismatch`); `expires_at: null` removes the expiry.",
+                body=json_body(schema_ref("FileUpdate"), "Any of `name`, `visibility`, `expires_at`."),
+            ),  # fmt: skip
+            "delete": operation(
+                "deleteFile", "files", "Delete a File",
+                {"204": {"description": "Deleted; the bytes are gone from storage."},
+                 **errors(400, 401, 403, 404)},
+            ),  # fmt: skip
+        },
+        f"{API}/files/{{id}}/content": byte_operations(
+            "getFileContent", "files", "A File's bytes", 400, 401, 404, 410,
+            params=file_id,
+            description="API.md's Serving rules: safe `Content-Type`, `Content-Disposition`, "
+            "`ETag`, ranges and conditional requests.",
+            head_description="The headers `GET` would send.",
+        ),  # fmt: skip
+        f"{API}/files/{{id}}/links": {
+            "parameters": file_id,
+            "post": operation(
+                "createLink", "links", "Create a share link",
+                {
+                    "201": json_response("The link.", schema_ref("Link")),
+                    **errors(400, 401, 403, 404, 410, 415),
+                },
+                body=json_body(schema_ref("LinkRequest"), "Lifetime and optional download cap."),
+            ),  # fmt: skip
+        },
+    }
+
+
+def public_paths() -> Json:
+    return {
+        "/s/{token}": byte_operations(
+            "getSharedFile", "links", "A share link's File, no login", 404, 410,
+            params=[parameter("path", "token", "The link's token.",
+                              {"type": "string", "minLength": 1, "pattern": "^[^/]+$"})],
+            description="Counts one download. 410 `gone` once expired or used up; 404 for a "
+            "forged token.",
+            head_description="Like `GET`, but does not count a download.",
+            security=PUBLIC,
+        ),  # fmt: skip
+        "/f/{id}/{name}": byte_operations(
+            "getPublicFile", "files", "A public File, no login", 404, 410,
+            params=[
+                ref("parameters", "FileId"),
+                parameter("path", "name", "Any name (the File's, for a readable URL).",
+                          {"type": "string", "minLength": 1, "pattern": "^[^/]*[^/.][^/]*$"}),
+            ],
+            description="Public Files only; private ones are 404.",
+            head_description="The headers `GET` would send.",
+            security=PUBLIC,
+        ),  # fmt: skip
+    }
+
+
+def account_paths() -> Json:
+    return {
+        f"{API}/me": {
+            "get": operation(
+                "getMe", "account", "The caller",
+                {"200": json_response("Who you are and what you store.", schema_ref("Me")),
+                 **errors(401)},
+            ),  # fmt: skip
+        },
+        f"{API}/tokens": {
+            "post": operation(
+                "createToken", "account", "Create an API token",
+                {
+                    "201": json_response(
+                        "The token; its secret is shown this once.", schema_ref("NewToken"),
+                        {"Cache-Control": header("`no-store`.", {"const": "no-store"}, True)},
+                    ),
+                    **errors(400, 401, 415),
+                },
+                body=json_body(schema_ref("TokenRequest"), "The token's name."),
+            ),  # fmt: skip
+            "get": operation(
+                "listTokens", "account", "The caller's API tokens",
+                {"200": json_response("The tokens (no secrets).", schema_ref("TokenList")),
+                 **errors(401)},
+            ),  # fmt: skip
+        },
+        f"{API}/tokens/{{id}}": {
+            "delete": operation(
+                "deleteToken", "account", "Revoke an API token",
+                {"204": {"description": "Revoked."}, **errors(401, 404)},
+                params=[parameter("path", "id", "The token's `id`.", ID)],
+            ),  # fmt: skip
+        },
+        f"{API}/openapi.json": {
+            "get": operation(
+                "getOpenapi", "meta", "This document",
+                {"200": json_response("OpenAPI 3.1.", {"type": "object"})},
+                security=PUBLIC,
+            ),  # fmt: skip
+        },
+    }
+
+
+def ops_paths() -> Json:
+    return {
+        "/healthz": {
+            "get": operation(
+                "healthz", "ops", "Liveness",
+                {"200": json_response("The process serves requests.", schema_ref("Health"))},
+                security=PUBLIC,
+            ),  # fmt: skip
+        },
+        "/readyz": {
+            "get": operation(
+                "readyz", "ops", "Readiness: database, storage, scanner",
+                {
+                    "200": json_response("Ready.", schema_ref("Readiness")),
+                    "503": json_response("Not ready; `checks` says what is wrong.",
+                                         schema_ref("Readiness")),
+                },
+                security=PUBLIC,
+            ),  # fmt: skip
+        },
+        "/metrics": {
+            "get": operation(
+                "metrics", "ops", "Prometheus metrics",
+                {"200": {"description": "Prometheus text exposition format.",
+                         "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                security=PUBLIC,
+            ),  # fmt: skip
+        },
+    }
+
+
+# The document ---------------------------------------------------------------------------------
+
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``."""
-    return {"openapi": "3.1.0", "info": {"title": "Airlock", "version": "1"}, "paths": {}}
+    from airlock import __version__
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Airlock",
+            "version": __version__,
+            "summary": "Secure file upload and file serving.",
+            "description": "Every error response is JSON: "
+            "`{\"error\": {\"code\", \"message\", \"details\"}}`; `code` is one of "
+            "`#/components/schemas/ErrorCode`. Files of others that are private are 404.",
+        },
+        "tags": [
+            {"name": "files", "description": "Upload, list, change, delete and read Files."},
+            {"name": "links", "description": "Share links."},
+            {"name": "account", "description": "The caller and their API tokens."},
+            {"name": "meta", "description": "This description."},
+            {"name": "ops", "description": "Operations endpoints."},
+        ],
+        "security": [{"bearerAuth": []}],
+        "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths()},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`airlock token create NAME` or "
+                    "`POST /api/v1/tokens`).",
+                }
+            },
+            "schemas": schemas(),
+            "parameters": parameters(),
+            "responses": shared_responses(),
+        },
+    }
