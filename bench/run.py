@@ -163,6 +163,12 @@ def tree(root: psutil.Process) -> list[psutil.Process]:
         return []
 
 
+def system_busy() -> float:
+    """CPU seconds the whole machine spent not idle (all cores)."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+
 def tree_cpu(root: psutil.Process) -> float:
     """user+system CPU of every live process in the tree, plus what the tree's
     processes have collected from children they already reaped."""
@@ -443,11 +449,11 @@ class AirlockServer(Server):
     name = "airlock"
     ready_path = "/healthz"
 
-    def __init__(self, base, env_extra=None, max_size: int = 2 * GiB):
+    def __init__(self, base, env_extra=None, max_size: int = GiB):
         super().__init__(base, env_extra)
         self.data = os.path.join(self.dir, "data")
         self.token = ""
-        limit = "2GB" if max_size <= 2 * 10**9 else str(max_size)
+        limit = "2GB" if max_size <= 18 * 10**8 else str(2 * max_size)
         self.limits = {"AIRLOCK_MAX_FILE_SIZE": limit, "AIRLOCK_MAX_REQUEST_SIZE": limit}
 
     def env(self):
@@ -512,6 +518,8 @@ class Result:
         self.mibps = 0.0
         self.cpu = 0.0
         self.client_cpu = 0.0
+        self.bench_cpu = 0.0
+        self.other_cpu = 0.0
         self.rss_worker = 0
         self.rss_worker_desc = ""
         self.rss_tree = 0
@@ -539,6 +547,8 @@ def measure(server: Server, op: str, size: int, curl_args: list[str], body_out: 
     sampler.sample()
     rss_before = sampler.max_worker
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    sys0 = system_busy()
     cpu0 = tree_cpu(root)
     sampler.start()
     try:
@@ -548,10 +558,15 @@ def measure(server: Server, op: str, size: int, curl_args: list[str], body_out: 
     finally:
         cpu1 = tree_cpu(root)
         sampler.finish()
+    sys1 = system_busy()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
     server.note_pids()
     res.cpu = cpu1 - cpu0
     res.client_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    res.bench_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+    # whatever else ran on the machine meanwhile (kernel threads, other processes)
+    res.other_cpu = max(0.0, (sys1 - sys0) - res.cpu - res.client_cpu - res.bench_cpu)
     res.rss_worker, res.rss_worker_desc, res.rss_tree = (
         sampler.max_worker, sampler.max_worker_desc, sampler.max_tree)
     res.rss_before = rss_before
@@ -596,6 +611,26 @@ class Bench:
     def note(self, msg: str) -> None:
         log("NOTE: " + msg)
         self.notes.append(msg)
+
+    def prefault(self, nbytes: int) -> None:
+        """Writes and deletes a scratch file of `nbytes` in the work dir.
+
+        On this VM, page-cache pages that were freed more than ~2 s ago have been handed
+        back to the hypervisor (virtio-balloon free page reporting); writing into them
+        costs the writer ~1-3 s of system CPU per GiB, against ~0.2 s for pages freed just
+        before. Which state an upload meets otherwise depends on what ran before it, so
+        every measured upload is preceded by this step: the server then writes into
+        recently freed pages, whichever server it is."""
+        path = os.path.join(self.work, "prefault.tmp")
+        buf = b"\0" * MiB
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            left = nbytes
+            while left > 0:
+                left -= os.write(fd, buf[:min(MiB, left)])
+        finally:
+            os.close(fd)
+            os.unlink(path)
 
     # ---- one transfer of each kind -------------------------------------------
 
@@ -670,13 +705,16 @@ class Bench:
         out: list[Result] = []
 
         def warm_then(fn, srv, label):
+            if label == "upload" and self.args.prefault > 0:
+                self.prefault(int(size * self.args.prefault))
             w = fn(srv, wpath, wsize, wsha, measured=False)
             if not w.ok:
                 self.note(f"warm-up {label} on {srv.name} failed: {w.error}")
             r = fn(srv, path, size, sha)
             tag = "ok" if r.ok else f"FAILED: {r.error}"
             log(f"{size_label(size):>8} {srv.name:9} {r.op:17} "
-                f"{r.mibps:8.1f} MiB/s  cpu {r.cpu:6.2f}s  worker rss {r.rss_worker / MiB:7.1f} MiB  {tag}")
+                f"{r.mibps:8.1f} MiB/s  cpu {r.cpu:6.2f}s  other cpu {r.other_cpu:5.2f}s  "
+                f"worker rss {r.rss_worker / MiB:7.1f} MiB  {tag}")
             out.append(r)
             return r
 
@@ -756,8 +794,8 @@ def pick_median(rs: list[Result]) -> Result:
 
 def fmt_table(rows: list[Result], runs: dict[tuple[int, str, str], list[Result]]) -> str:
     head = ("| size | server | operation | MiB/s | MiB/s min–max (runs) | seconds | server CPU s | curl CPU s "
-            "| peak worker RSS MiB | peak tree RSS MiB | status |")
-    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+            "| other CPU s | peak worker RSS MiB | peak tree RSS MiB | status |")
+    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     lines = [head, sep]
     for r in rows:
         status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:160])
@@ -766,7 +804,7 @@ def fmt_table(rows: list[Result], runs: dict[tuple[int, str, str], list[Result]]
         spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)})" if ok else f"– (0/{len(all_runs)})"
         lines.append(
             f"| {size_label(r.size)} | {r.server} | {r.op} | "
-            f"{r.mibps:.1f} | {spread} | {r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | "
+            f"{r.mibps:.1f} | {spread} | {r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | {r.other_cpu:.2f} | "
             f"{r.rss_worker / MiB:.1f} | {r.rss_tree / MiB:.1f} | {status} |")
     return "\n".join(lines)
 
@@ -777,8 +815,19 @@ def ratio(a: Result | None, b: Result | None) -> float | None:
     return a.mibps / b.mibps
 
 
-def analyse(sizes: list[int], table: dict[tuple[int, str, str], Result], airlock_on: bool):
-    """Returns (ratio lines, target lines)."""
+def paired_ratio(runs, size, s1, o1, s2, o2) -> float | None:
+    """Median over repeats of (Airlock / peer) measured in the same repeat."""
+    a, b = runs.get((size, s1, o1), []), runs.get((size, s2, o2), [])
+    rs = [ratio(x, y) for x, y in zip(a, b)]
+    rs = sorted(r for r in rs if r is not None)
+    if not rs:
+        return None
+    return rs[(len(rs) - 1) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+
+
+def analyse(sizes: list[int], table: dict[tuple[int, str, str], Result], airlock_on: bool,
+            runs: dict[tuple[int, str, str], list[Result]]):
+    """Returns (ratio lines, memory lines, target lines)."""
     g = lambda size, srv, op: table.get((size, srv, op))  # noqa: E731
     ratio_lines, target_lines = [], []
     specs = [
@@ -789,13 +838,17 @@ def analyse(sizes: list[int], table: dict[tuple[int, str, str], Result], airlock
     ]
     ratio_lines.append("| Airlock / peer | " + " | ".join(size_label(s) for s in sizes) + " | target |")
     ratio_lines.append("|---|" + "---:|" * len(sizes) + "---|")
+    paired_cells = {}
     for label, s1, o1, s2, o2, tgt in specs:
         cells, verdicts = [], []
         for s in sizes:
             r = ratio(g(s, s1, o1), g(s, s2, o2))
             cells.append("n/a" if r is None else f"{r:.2f}×")
             verdicts.append(None if r is None else r >= tgt)
-        ratio_lines.append(f"| {label} | " + " | ".join(cells) + f" | ≥ {tgt}× |")
+            pr = paired_ratio(runs, s, s1, o1, s2, o2)
+            paired_cells.setdefault(label, []).append("n/a" if pr is None else f"{pr:.2f}×")
+        ratio_lines.append(f"| {label} | " + " | ".join(
+            f"{c} (paired {p})" for c, p in zip(cells, paired_cells[label])) + f" | ≥ {tgt}× |")
         if not airlock_on:
             mark = "not measured (Airlock skipped)"
         elif any(v is None for v in verdicts):
@@ -810,16 +863,19 @@ def analyse(sizes: list[int], table: dict[tuple[int, str, str], Result], airlock
     # memory targets: Airlock peak worker RSS during uploads
     mem_lines = []
     per_op = {}
+    before = {}
     for op in ("upload multipart", "upload PUT"):
         vals = {}
         for s in sizes:
             r = g(s, "airlock", op)
             if r and r.ok:
                 vals[s] = r.rss_worker
+                before[(op, s)] = r.rss_before
         per_op[op] = vals
         if vals:
             mem_lines.append(f"- Airlock peak worker RSS, {op}: " + ", ".join(
-                f"{size_label(s)}: {v / MiB:.1f} MiB" for s, v in vals.items()))
+                f"{size_label(s)}: {v / MiB:.1f} MiB (largest worker just before: "
+                f"{before[(op, s)] / MiB:.1f} MiB)" for s, v in vals.items()))
     all_vals = [v for vals in per_op.values() for v in vals.values()]
     if not airlock_on or not all_vals:
         target_lines.append("- peak worker RSS ≤ 64 MiB — not measured")
@@ -891,6 +947,9 @@ def main() -> int:
     ap.add_argument("--rewrite", action="store_true", help="rewrite --out instead of appending to it")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs per size (default 3); the run with the median throughput is reported")
+    ap.add_argument("--prefault", type=float, default=2.0, metavar="FACTOR",
+                    help="before each measured upload write and delete a scratch file of FACTOR × size "
+                         "(default 2: the tutorial app writes every byte twice); 0 disables. See README.")
     ap.add_argument("--warmup-size", default="1M", help="size of the warm-up transfer before each measurement")
     ap.add_argument("--airlock-bin", default=AIRLOCK_BIN, help="the airlock command (default: %(default)s)")
     ap.add_argument("--no-airlock", action="store_true", help="benchmark the peers only")
@@ -944,8 +1003,16 @@ def main() -> int:
     bench = Bench(args, work)
     runs: dict[tuple[int, str, str], list[Result]] = {}
     test_files: dict[int, tuple[str, int, str]] = {}
+    memory_end: dict[str, str] = {}
     started = time.time()
     rc = 0
+    b0, t0 = system_busy(), time.monotonic()
+    time.sleep(2.0)
+    busy = (system_busy() - b0) / (time.monotonic() - t0)
+    log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
+    if busy > 0.25:
+        bench.note(f"the machine was busy before the run ({busy:.2f} cores in use by other processes); "
+                   "numbers may be disturbed")
     try:
         # test files first, before any server runs
         wpath = os.path.join(bench.files_dir, "warmup.zip")
@@ -961,7 +1028,7 @@ def main() -> int:
         servers["tutorial"] = TutorialServer(work)
         servers["nginx"] = NginxServer(work)
         if airlock_on:
-            servers["airlock"] = AirlockServer(work, airlock_env, max_size=max(2 * GiB, 2 * max(sizes)))
+            servers["airlock"] = AirlockServer(work, airlock_env, max_size=max(sizes))
         for key in list(servers):
             try:
                 servers[key].start()
@@ -981,6 +1048,25 @@ def main() -> int:
                     runs.setdefault((real, r.server, r.op), []).append(r)
                 if rep < args.repeat - 1 or s != sizes[-1]:
                     bench.cleanup_size(servers, [os.path.basename(path), os.path.basename(wpath)])
+        # one detailed look at each server's workers: how much of RSS is their own (USS)
+        for key, srv in servers.items():
+            parts = []
+            procs = tree(srv.ps)
+            parents = set()
+            for p in procs:
+                try:
+                    parents.add(p.ppid())
+                except psutil.Error:
+                    pass
+            for p in procs:
+                if p.pid in parents and len(procs) > 1:
+                    continue
+                try:
+                    m = p.memory_full_info()
+                    parts.append(f"[{p.pid}] rss {m.rss / MiB:.1f} / pss {m.pss / MiB:.1f} / uss {m.uss / MiB:.1f}")
+                except psutil.Error:
+                    pass
+            memory_end[key] = "; ".join(parts)
     except KeyboardInterrupt:
         log("interrupted")
         rc = 130
@@ -1017,7 +1103,7 @@ def main() -> int:
             if rs:
                 table[(s, srv, op)] = pick_median(rs)
                 rows.append(table[(s, srv, op)])
-    ratio_lines, mem_lines, target_lines = analyse(real_sizes, table, airlock_on)
+    ratio_lines, mem_lines, target_lines = analyse(real_sizes, table, airlock_on, runs)
     failures = [r for r in rows if not r.ok]
 
     md = []
@@ -1044,12 +1130,22 @@ def main() -> int:
               f" repeats per size: {args.repeat}" + (" (the run with the median MiB/s is shown; its CPU and RSS are from that same run)" if args.repeat > 1 else ""))
     md.append("- MiB/s = file bytes / curl `time_total` / 2^20. Server CPU s = user+sys of the server's whole "
               "process tree during the transfer. Peak RSS sampled every 20 ms; \"worker\" = a process of the "
-              "tree with no children (gunicorn/nginx workers).")
+              "tree with no children (gunicorn/nginx workers). Other CPU s = the machine's busy CPU time during the "
+              "transfer minus server, curl and this script: kernel threads (writeback) and anything else "
+              "running; large values mean the run was disturbed.")
+    if args.prefault > 0:
+        md.append(f"- before each measured upload a {args.prefault:g}× size scratch file is written and deleted "
+                  "(`--prefault`, see README: on this VM writing into pages that were freed seconds ago costs "
+                  "~5× less system CPU than writing into pages handed back to the hypervisor)")
+    else:
+        md.append("- no prefault (`--prefault 0`): upload numbers depend on the VM's page state")
     md.append(f"- wall time of the run: {time.time() - started:.0f}s")
     md.append("")
     md.append(fmt_table(rows, runs))
     md.append("")
-    md.append("Ratios (throughput, Airlock / peer):")
+    md.append("Ratios (throughput, Airlock / peer): the ratio of the MiB/s shown in the table (median runs) is "
+              "what the targets are checked against; \"paired\" is the median over repeats of the ratio "
+              "within the same repeat, which cancels slow phases of the VM that hit all servers alike.")
     md.append("")
     md.extend(ratio_lines)
     md.append("")
@@ -1057,6 +1153,13 @@ def main() -> int:
         md.append("Airlock memory:")
         md.append("")
         md.extend(mem_lines)
+        md.append("")
+    if memory_end:
+        md.append("Worker memory at the end of the run (MiB; uss = pages only that process has, pss = "
+                  "its share of the rest):")
+        md.append("")
+        for key, line in memory_end.items():
+            md.append(f"- {key}: {line}")
         md.append("")
     md.append("Targets:")
     md.append("")

@@ -17,14 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from airlock.errors import all_error_classes
+from airlock.service import MAX_EXPIRES_IN, VISIBILITIES
 
 Json = dict[str, Any]
 
 API = "/api/v1"
-MAX_PAGE = 500
+MAX_PAGE = 500  # airlock.core.pagination.parse_limit
 DEFAULT_PAGE = 50
-MAX_EXPIRES_IN = 10 * 365 * 24 * 3600  # airlock.service.MAX_EXPIRES_IN
-VISIBILITIES = ["private", "public"]
 
 # Reason phrases, used to name the shared error responses (``#/components/responses/NotFound``).
 _REASONS = {
@@ -35,11 +34,6 @@ _REASONS = {
     503: "ServiceUnavailable", 507: "InsufficientStorage",
 }  # fmt: skip
 
-_ERROR_HEADERS: dict[int, dict[str, Json]] = {
-    401: {"WWW-Authenticate": {"description": "`Bearer realm=\"airlock\"`."}},
-    405: {"Allow": {"description": "The methods the path does accept."}},
-    429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
-}
 
 
 # Small builders -------------------------------------------------------------------------------
@@ -69,6 +63,14 @@ def header(description: str, schema: Json | None = None, required: bool = False)
     return {"description": description, "required": required, "schema": schema or {"type": "string"}}
 
 
+# Headers some error statuses carry besides ``Cache-Control: no-store``.
+_ERROR_HEADERS: dict[int, Json] = {
+    401: {"WWW-Authenticate": header('`Bearer realm="airlock"`.', required=True)},
+    405: {"Allow": header("The methods the path does accept.", required=True)},
+    429: {"Retry-After": header("Seconds to wait.", {"type": "integer"}, required=True)},
+}
+
+
 def parameter(where: str, name: str, description: str, schema: Json, required: bool = False) -> Json:
     return {
         "name": name,
@@ -90,6 +92,7 @@ def nullable(schema: Json) -> Json:
 
 TIMESTAMP: Json = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC."}
 ID: Json = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "minLength": 1, "maxLength": 64}
+TOKEN: Json = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "minLength": 1, "maxLength": 128}
 
 
 # Errors ---------------------------------------------------------------------------------------
@@ -139,9 +142,14 @@ def error_response(status: int, rejected: bool = False) -> Json:
     return json_response(f"Error: {listed}.", error_envelope(codes, rejected), headers)
 
 
+def response_name(status: int) -> str:
+    """The name of the shared error response for ``status`` (``NotFound``)."""
+    return _REASONS.get(status, f"Error{status}")
+
+
 def errors(*statuses: int) -> Json:
     """``responses`` entries for error statuses, as references to the shared ones."""
-    return {str(s): ref("responses", _REASONS[s]) for s in statuses}
+    return {str(s): ref("responses", response_name(s)) for s in statuses}
 
 
 def upload_errors(*statuses: int) -> Json:
@@ -200,7 +208,7 @@ def schemas() -> Json:
     return {
         "ErrorCode": {"type": "string", "enum": all_codes()},
         "Error": error_envelope(all_codes()),
-        "Visibility": {"type": "string", "enum": VISIBILITIES},
+        "Visibility": {"type": "string", "enum": list(VISIBILITIES)},
         "File": file_schema(),
         "Rejection": {
             "type": "object",
@@ -255,7 +263,7 @@ def schemas() -> Json:
             "type": "object",
             "required": ["url", "expires_at"],
             "properties": {
-                "url": {"type": "string", "pattern": "^/s/[A-Za-z0-9_-]+$"},
+                "url": {"type": "string", "pattern": "^/s/[A-Za-z0-9_-]+$", "description": "Relative."},
                 "expires_at": TIMESTAMP,
             },
         },
@@ -422,14 +430,14 @@ def byte_responses(*error_statuses: int, head: bool = False) -> Json:
     for status in error_statuses:
         responses[str(status)] = (
             {"description": error_response(status)["description"]} if head
-            else ref("responses", _REASONS[status])
+            else ref("responses", response_name(status))
         )  # fmt: skip
     return responses
 
 
 def shared_responses() -> Json:
     """The error responses operations refer to, one per status."""
-    return {_REASONS[status]: error_response(status) for status in error_codes()}
+    return {response_name(status): error_response(status) for status in error_codes()}
 
 
 # Operations -----------------------------------------------------------------------------------
@@ -534,7 +542,9 @@ def file_paths() -> Json:
                 ],
             ),  # fmt: skip
         },
-        f"{API}/files/{{filename}}": {
+        # One path item for both: OpenAPI forbids two templates of the same shape
+        # (``/files/{filename}`` beside ``/files/{id}``). For PUT the segment is a file *name*.
+        f"{API}/files/{{id}}": {
             "put": operation(
                 "uploadRaw", "files", "Upload one file as the raw body (`curl -T`)",
                 {
@@ -544,10 +554,11 @@ def file_paths() -> Json:
                     ),
                     **errors(400, 401, *UPLOAD_REJECTIONS),
                 },
-                description="The same checks as the multipart upload. `filename` is the "
-                "display name (sanitized).",
+                description="`PUT /api/v1/files/{filename}`: here the last path segment is the "
+                "file's name (sanitized into the display name), not an id. The same checks as "
+                "the multipart upload.",
                 params=[
-                    parameter("path", "filename", "The file's name.",
+                    parameter("path", "id", "The file's name (`{filename}` in API.md).",
                               {"type": "string", "minLength": 1, "pattern": "^[^/]*[^/.][^/]*$"}),
                     parameter("query", "visibility", "Default `private`.", schema_ref("Visibility")),
                     parameter("query", "expires_in", "Seconds until the File expires.",
@@ -560,12 +571,10 @@ def file_paths() -> Json:
                     },
                 },
             ),  # fmt: skip
-        },
-        f"{API}/files/{{id}}": {
-            "parameters": file_id,
             "get": operation(
                 "getFile", "files", "A File",
-                {"200": json_response("The File.", schema_ref("File")), **errors(400, 401, 404, 410)},
+                {"200": json_response("The File.", schema_ref("File")), **errors(401, 404, 410)},
+                params=file_id,
             ),  # fmt: skip
             "patch": operation(
                 "updateFile", "files", "Rename, change visibility or expiry",
@@ -575,16 +584,18 @@ def file_paths() -> Json:
                 },
                 description="A new name must keep an extension that fits the bytes "
                 "(`type_not_allowed`, `content_mismatch`); `expires_at: null` removes the expiry.",
+                params=file_id,
                 body=json_body(schema_ref("FileUpdate"), "Any of `name`, `visibility`, `expires_at`."),
             ),  # fmt: skip
             "delete": operation(
                 "deleteFile", "files", "Delete a File",
                 {"204": {"description": "Deleted; the bytes are gone from storage."},
-                 **errors(400, 401, 403, 404)},
+                 **errors(401, 403, 404)},
+                params=file_id,
             ),  # fmt: skip
         },
         f"{API}/files/{{id}}/content": byte_operations(
-            "getFileContent", "files", "A File's bytes", 400, 401, 404, 410,
+            "getFileContent", "files", "A File's bytes", 401, 404, 410,
             params=file_id,
             description="API.md's Serving rules: safe `Content-Type`, `Content-Disposition`, "
             "`ETag`, ranges and conditional requests.",
@@ -608,8 +619,7 @@ def public_paths() -> Json:
     return {
         "/s/{token}": byte_operations(
             "getSharedFile", "links", "A share link's File, no login", 404, 410,
-            params=[parameter("path", "token", "The link's token.",
-                              {"type": "string", "minLength": 1, "pattern": "^[^/]+$"})],
+            params=[parameter("path", "token", "The link's token.", TOKEN)],
             description="Counts one download. 410 `gone` once expired or used up; 404 for a "
             "forged token.",
             head_description="Like `GET`, but does not count a download.",

@@ -1,0 +1,165 @@
+"""The served OpenAPI document: valid OpenAPI 3.1, complete against the app's real routes, and
+accurate against the live server (a bounded schemathesis run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import Phase, settings
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from airlock import create_app
+from airlock.config import Settings
+from airlock.errors import all_error_classes
+from tests.support.server import LiveServer
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+# Prefixes of the routes the document must describe (Flask's own /static is not ours).
+DOCUMENTED_PREFIXES = ("/api/v1/", "/s/", "/f/", "/healthz", "/readyz", "/metrics")
+
+
+@pytest.fixture(scope="module")
+def document(server: LiveServer) -> dict[str, Any]:
+    response = requests.get(server.url + OPENAPI_PATH, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    doc: dict[str, Any] = response.json()
+    return doc
+
+
+def _shape(path: str) -> str:
+    """A path with its parameters blanked: ``/f/<file_id>/<path:name>`` and ``/f/{id}/{name}``
+    are both ``/f/{}/{}``."""
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+def _real_operations(tmp_path: Path) -> set[tuple[str, str]]:
+    """(path shape, method) of every route of the real app that the document must describe;
+    HEAD and OPTIONS, which Flask adds to every route, are compared separately."""
+    app = create_app(Settings.load({}, data_dir=tmp_path / "data"))
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(DOCUMENTED_PREFIXES):
+            continue
+        for method in rule.methods or ():
+            if method not in ("HEAD", "OPTIONS"):
+                found.add((_shape(rule.rule), method.lower()))
+    return found
+
+
+def _documented_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (_shape(path), method)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+
+
+def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = doc
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def test_served_document_is_valid_openapi_31(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1.")
+    OpenAPIV31SpecValidator(document).validate()
+
+
+def test_document_describes_every_real_route(document: dict[str, Any], tmp_path: Path) -> None:
+    real = _real_operations(tmp_path)
+    documented = _documented_operations(document)
+    assert real, "no routes found: the prefixes above are out of date"
+    missing = sorted(real - (documented - {(p, "head") for p, _ in documented}))
+    assert not missing, f"routes the document does not describe: {missing}"
+    # …and nothing that is not a route (HEAD is only documented where GET is real).
+    phantom = sorted(
+        (path, method)
+        for path, method in documented
+        if (path, "get" if method == "head" else method) not in real
+    )
+    assert not phantom, f"documented operations the app does not have: {phantom}"
+    for path in document["paths"]:
+        if not path.startswith(("/healthz", "/readyz", "/metrics", "/s/", "/f/")):
+            assert path.startswith("/api/v1/"), path
+
+
+def test_every_error_response_is_the_envelope(document: dict[str, Any]) -> None:
+    codes = {cls.code for cls in all_error_classes()}
+    by_status = {}
+    for cls in all_error_classes():
+        by_status.setdefault(cls.status, set()).add(cls.code)
+    assert set(_resolve(document, {"$ref": "#/components/schemas/ErrorCode"})["enum"]) == codes
+    checked = 0
+    for path, item in document["paths"].items():
+        if not path.startswith(("/api/v1/", "/s/", "/f/")):
+            continue  # /readyz's 503 is its readiness report
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            assert op["responses"], (path, method)
+            for status, response in op["responses"].items():
+                response = _resolve(document, response)
+                if int(status) < 400 or method == "head" or int(status) == 416:
+                    continue  # HEAD has no body; 416 has no API.md error code (no body)
+                schema = _resolve(document, response["content"]["application/json"]["schema"])
+                error = schema["properties"]["error"]
+                assert schema["required"] == ["error"]
+                assert error["required"] == ["code", "message", "details"]
+                assert set(error["properties"]["code"]["enum"]) == by_status[int(status)], (
+                    path, method, status,
+                )  # fmt: skip
+                checked += 1
+    assert checked > 20
+
+
+# A bounded schemathesis run against the live server ---------------------------------------------
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
+
+
+@pytest.fixture(scope="module")
+def api_schema(server: LiveServer) -> Any:
+    config = schemathesis.Config.from_dict(
+        {
+            "base-url": server.url,
+            "headers": server.auth("alice"),
+            "request-timeout": 10,
+            # Examples and fuzzing; the coverage phase enumerates far too many cases for a
+            # test-suite run, and stateful testing is not run from pytest parametrization.
+            "phases": {"coverage": {"enabled": False}},
+        }
+    )
+    return schemathesis.openapi.from_url(server.url + OPENAPI_PATH, config=config)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=10, phases=[Phase.explicit, Phase.generate], deadline=None)
+def test_live_server_conforms_to_the_document(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)
