@@ -1,0 +1,89 @@
+"""The ``airlock`` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from tests.support.server import AIRLOCK, LiveServer, cli
+
+
+def run(data_dir: Path, *args: str, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run(
+        [*AIRLOCK, "--data-dir", str(data_dir), *args], capture_output=True, text=True,
+        input=stdin, timeout=120, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_commands_create_the_data_dir_and_database(tmp_path: Path) -> None:
+    data = tmp_path / "fresh"
+    out = cli(data, "user", "add", "first", "--admin", "--password-stdin", stdin="long enough pw\n")
+    assert "Created admin 'first'" in out
+    assert (data / "airlock.db").exists()
+    token = cli(data, "token", "create", "first").strip().splitlines()[-1]
+    assert token.startswith("al_") and len(token) > 40
+    dup = run(data, "user", "add", "first")
+    assert dup.returncode != 0 and "exists already" in dup.stderr
+    short = run(data, "user", "add", "second", "--password-stdin", stdin="short\n")
+    assert short.returncode != 0 and "8 characters" in short.stderr
+    missing = run(data, "token", "create", "nobody")
+    assert missing.returncode != 0 and "No user" in missing.stderr
+
+
+def test_check_says_what_is_wrong(tmp_path: Path) -> None:
+    ok = run(tmp_path / "d", "check")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "ok   database" in ok.stdout and "ok   storage" in ok.stdout
+    bad = run(tmp_path / "d", "check", env={"AIRLOCK_MAX_FILE_SIZE": "lots"})
+    assert bad.returncode == 1 and "FAIL config" in bad.stdout and "is not a size" in bad.stdout
+    nodb = run(tmp_path / "d", "check",
+               env={"AIRLOCK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})  # fmt: skip
+    assert nodb.returncode == 1 and "FAIL database" in nodb.stdout
+    assert "is the server running" in nodb.stdout
+
+
+def test_serve_first_run_explains_itself_and_refuses_bad_settings(tmp_path: Path) -> None:
+    live = LiveServer(tmp_path / "data").start()
+    try:
+        log = live.log()
+        assert "Created the data directory" in log
+        assert "user add admin --admin --password-stdin" in log
+        assert oct((tmp_path / "data" / "secret_key").stat().st_mode & 0o777) == "0o600"
+        assert requests.get(live.url + "/readyz", timeout=5).status_code == 200
+    finally:
+        live.stop()
+    bad = run(tmp_path / "data", "serve", "--port", "1",
+              env={"AIRLOCK_MAX_REQUEST_SIZE": "1KB"})  # fmt: skip
+    assert bad.returncode != 0 and "AIRLOCK_MAX_REQUEST_SIZE" in bad.stderr
+
+
+def test_gc_removes_expired_files_stale_staging_and_orphans(server: LiveServer) -> None:
+    auth = server.auth("alice")
+    keep = requests.put(server.url + "/api/v1/files/keep.txt", data=b"keep\n", headers=auth,
+                        timeout=10).json()  # fmt: skip
+    gone = requests.put(server.url + "/api/v1/files/gone.txt?expires_in=1", data=b"gone\n",
+                        headers=auth, timeout=10).json()  # fmt: skip
+    stale = server.data_dir / "staging" / "crashed-upload.part"
+    stale.write_bytes(b"half an upload")
+    old = time.time() - 3 * 86400
+    os.utime(stale, (old, old))
+    orphan_dir = server.data_dir / "files" / "zz" / "zz"
+    orphan_dir.mkdir(parents=True)
+    orphan = orphan_dir / "zzzzzzzzzzzzzzzzzzzzzzzz"
+    orphan.write_bytes(b"bytes without a row")
+    os.utime(orphan, (old, old))
+    time.sleep(1.5)
+
+    out = cli(server.data_dir, "gc")
+    assert "expired files removed: 1" in out
+    assert "stale staging files removed: 1" in out
+    assert "orphaned stored objects removed: 1" in out
+    assert not stale.exists() and not orphan.exists()
+    assert requests.get(server.url + gone["links"]["self"], headers=auth, timeout=10).status_code == 404
+    kept = requests.get(server.url + keep["links"]["content"], headers=auth, timeout=10)
+    assert kept.status_code == 200 and kept.content == b"keep\n"
