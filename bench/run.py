@@ -711,7 +711,7 @@ class Bench:
             if not w.ok:
                 self.note(f"warm-up {label} on {srv.name} failed: {w.error}")
             r = fn(srv, path, size, sha)
-            tag = "ok" if r.ok else f"FAILED: {r.error}"
+            tag = ("ok" + (" (DISTURBED)" if disturbed(r) else "")) if r.ok else f"FAILED: {r.error}"
             log(f"{size_label(size):>8} {srv.name:9} {r.op:17} "
                 f"{r.mibps:8.1f} MiB/s  cpu {r.cpu:6.2f}s  other cpu {r.other_cpu:5.2f}s  "
                 f"worker rss {r.rss_worker / MiB:7.1f} MiB  {tag}")
@@ -784,10 +784,17 @@ class Bench:
 # ------------------------------------------------------------------------ report
 
 
+def disturbed(r: Result) -> bool:
+    """Other processes took a lot of CPU during this transfer (see `other CPU s`)."""
+    return r.other_cpu > 0.5 and r.other_cpu > 0.5 * r.seconds
+
+
 def pick_median(rs: list[Result]) -> Result:
+    """The run with the median throughput, among the undisturbed successful runs if there are any."""
     ok = [r for r in rs if r.ok]
     if not ok:
         return rs[-1]
+    ok = [r for r in ok if not disturbed(r)] or ok
     ok.sort(key=lambda r: r.mibps)
     return ok[(len(ok) - 1) // 2]
 
@@ -801,7 +808,9 @@ def fmt_table(rows: list[Result], runs: dict[tuple[int, str, str], list[Result]]
         status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:160])
         all_runs = runs.get((r.size, r.server, r.op), [r])
         ok = [x.mibps for x in all_runs if x.ok]
-        spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)})" if ok else f"– (0/{len(all_runs)})"
+        nd = sum(1 for x in all_runs if x.ok and disturbed(x))
+        spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)} ok" if ok else f"– (0/{len(all_runs)} ok"
+        spread += f", {nd} disturbed)" if nd else ")"
         lines.append(
             f"| {size_label(r.size)} | {r.server} | {r.op} | "
             f"{r.mibps:.1f} | {spread} | {r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | {r.other_cpu:.2f} | "
@@ -818,7 +827,7 @@ def ratio(a: Result | None, b: Result | None) -> float | None:
 def paired_ratio(runs, size, s1, o1, s2, o2) -> float | None:
     """Median over repeats of (Airlock / peer) measured in the same repeat."""
     a, b = runs.get((size, s1, o1), []), runs.get((size, s2, o2), [])
-    rs = [ratio(x, y) for x, y in zip(a, b)]
+    rs = [ratio(x, y) for x, y in zip(a, b) if not (disturbed(x) or disturbed(y))]
     rs = sorted(r for r in rs if r is not None)
     if not rs:
         return None
@@ -950,6 +959,8 @@ def main() -> int:
     ap.add_argument("--prefault", type=float, default=2.0, metavar="FACTOR",
                     help="before each measured upload write and delete a scratch file of FACTOR × size "
                          "(default 2: the tutorial app writes every byte twice); 0 disables. See README.")
+    ap.add_argument("--wait-quiet", type=float, default=120.0, metavar="SECONDS",
+                    help="before starting, wait up to this long for other processes to stop using the CPU")
     ap.add_argument("--warmup-size", default="1M", help="size of the warm-up transfer before each measurement")
     ap.add_argument("--airlock-bin", default=AIRLOCK_BIN, help="the airlock command (default: %(default)s)")
     ap.add_argument("--no-airlock", action="store_true", help="benchmark the peers only")
@@ -1006,10 +1017,16 @@ def main() -> int:
     memory_end: dict[str, str] = {}
     started = time.time()
     rc = 0
-    b0, t0 = system_busy(), time.monotonic()
-    time.sleep(2.0)
-    busy = (system_busy() - b0) / (time.monotonic() - t0)
-    log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
+    quiet_deadline = time.monotonic() + args.wait_quiet
+    while True:
+        b0, t0 = system_busy(), time.monotonic()
+        time.sleep(2.0)
+        busy = (system_busy() - b0) / (time.monotonic() - t0)
+        log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
+        if busy <= 0.25 or time.monotonic() >= quiet_deadline:
+            break
+        log(f"waiting for the machine to go quiet (up to {args.wait_quiet:.0f}s, --wait-quiet)")
+        time.sleep(3.0)
     if busy > 0.25:
         bench.note(f"the machine was busy before the run ({busy:.2f} cores in use by other processes); "
                    "numbers may be disturbed")
@@ -1132,7 +1149,8 @@ def main() -> int:
               "process tree during the transfer. Peak RSS sampled every 20 ms; \"worker\" = a process of the "
               "tree with no children (gunicorn/nginx workers). Other CPU s = the machine's busy CPU time during the "
               "transfer minus server, curl and this script: kernel threads (writeback) and anything else "
-              "running; large values mean the run was disturbed.")
+              "running; a transfer with other CPU > 0.5 s and > half its duration counts as disturbed and is left "
+              "out of the median and the paired ratios when undisturbed repeats exist.")
     if args.prefault > 0:
         md.append(f"- before each measured upload a {args.prefault:g}× size scratch file is written and deleted "
                   "(`--prefault`, see README: on this VM writing into pages that were freed seconds ago costs "

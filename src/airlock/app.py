@@ -10,17 +10,19 @@ from flask import Flask
 
 from airlock.config import Settings
 from airlock.ext import Airlock
+from airlock.storage.base import Storage
 from airlock.web.ops import ops
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """The Airlock service app; settings from ``AIRLOCK_*`` environment variables by default."""
+def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Flask:
+    """The Airlock service app; settings from ``AIRLOCK_*`` environment variables by default,
+    files on local disk unless another ``Storage`` backend is given."""
     settings = settings or Settings.load(os.environ)
     logging.getLogger("airlock").setLevel(settings.log_level.upper())
     app = Flask("airlock")
     app.config["SECRET_KEY"] = read_secret_key(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    Airlock(app, settings=settings)
+    Airlock(app, settings=settings, storage=storage)
     app.register_blueprint(ops)
     return app
 

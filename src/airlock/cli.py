@@ -69,11 +69,13 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server."""
-    from airlock.app import read_secret_key
-    from airlock.server import run
+    from airlock.server import prepare_metrics_dir, run
 
     settings = obj.settings()
     first_run = not (settings.data_dir / "secret_key").exists()
+    prepare_metrics_dir(settings)
+    from airlock.app import read_secret_key
+
     try:
         state = obj.state()
     except Exception as exc:  # a database that cannot be reached, a data dir we cannot write

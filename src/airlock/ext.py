@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from airlock.config import Settings
 from airlock.errors import AirlockError
 from airlock.runtime import build_state
+from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.api import api
 from airlock.web.public import public
@@ -28,9 +29,10 @@ class Airlock:
 
     def __init__(
         self, app: Flask | None = None, settings: Settings | None = None,
-        url_prefix: str = "/api/v1",
+        url_prefix: str = "/api/v1", storage: Storage | None = None,
     ) -> None:  # fmt: skip
         self._settings = settings
+        self._storage = storage
         self.url_prefix = url_prefix
         if app is not None:
             self.init_app(app)
@@ -40,7 +42,7 @@ class Airlock:
         settings = settings or self._settings or Settings.load(
             {k: v for k, v in app.config.items() if k.startswith("AIRLOCK_")}
         )
-        app.extensions["airlock"] = build_state(settings)
+        app.extensions["airlock"] = build_state(settings, self._storage)
         prefix = self.url_prefix
 
         for bp in (api, public):

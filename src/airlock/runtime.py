@@ -39,13 +39,14 @@ class AirlockState:
         )  # fmt: skip
 
 
-def build_state(settings: Settings) -> AirlockState:
-    """Create the data directory if needed, open (and migrate) the database, storage, staging."""
+def build_state(settings: Settings, storage: Storage | None = None) -> AirlockState:
+    """Create the data directory if needed, open (and migrate) the database, storage (local
+    files under the data dir unless another ``Storage`` is given) and staging."""
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database)
     db.migrate(lock_dir=data_dir)
-    storage = LocalStorage(data_dir / "files")
+    storage = storage if storage is not None else LocalStorage(data_dir / "files")
     staging = Staging(data_dir / "staging")
     metrics = Metrics()
     inspector = Inspector(Detector(), settings.allowed_types, settings.max_file_size)

@@ -47,12 +47,19 @@ def _child_exit(_server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until stopped. Prepares per-run metrics files before any worker starts."""
+def prepare_metrics_dir(settings: Settings) -> None:
+    """Empty per-run metrics files shared by the workers. Must run before anything imports
+    prometheus_client: it picks its value store once, at import."""
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before the metrics dir was set")
     metrics_dir = settings.data_dir.resolve() / "run" / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+
+def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until stopped (call ``prepare_metrics_dir`` first)."""
     worker_tmp = "/dev/shm" if Path("/dev/shm").is_dir() else None
     options: dict[str, Any] = {
         "bind": f"{host}:{port}" if ":" not in host else f"[{host}]:{port}",

@@ -176,15 +176,18 @@ def _upload(server: LiveServer, visibility: str = "public") -> dict[str, Any]:
     return dict(r.json())
 
 
-def _real_path_parameters(server: LiveServer, method: str, path: str) -> dict[str, str] | None:
-    """Path parameters naming things that exist (a fresh one per test, as cases may change or
-    delete it), so that cases reach the success answers and not only 404."""
+def _real_target(
+    server: LiveServer, method: str, path: str
+) -> tuple[dict[str, str], dict[str, Any] | None] | None:
+    """Path parameters naming something that exists (fresh for each test, as cases may change or
+    delete it) and the File behind them, so that cases reach success answers and not only 404."""
     auth = server.auth("alice")
     if path.startswith("/api/v1/files/{id}") and method != "PUT":
-        return {"id": _upload(server, visibility="private")["id"]}
+        file = _upload(server, visibility="private")
+        return {"id": file["id"]}, file
     if path == "/f/{id}/{name}":
         file = _upload(server)
-        return {"id": file["id"], "name": file["name"]}
+        return {"id": file["id"], "name": file["name"]}, file
     if path == "/s/{token}":
         file = _upload(server, visibility="private")
         r = requests.post(
@@ -192,26 +195,47 @@ def _real_path_parameters(server: LiveServer, method: str, path: str) -> dict[st
             headers=auth, timeout=10,
         )  # fmt: skip
         assert r.status_code == 201, r.text
-        return {"token": r.json()["url"].removeprefix("/s/")}
+        return {"token": r.json()["url"].removeprefix("/s/")}, file
     if path == "/api/v1/tokens/{id}":
         r = requests.post(
             server.url + "/api/v1/tokens", json={"name": "throwaway"}, headers=auth, timeout=10
         )
         assert r.status_code == 201, r.text
-        return {"id": r.json()["id"]}
+        return {"id": r.json()["id"]}, None
     return None
 
 
-@pytest.mark.parametrize(("method", "path"), _operations(), ids=" ".join)
+BYTE_ROUTES = ("/api/v1/files/{id}/content", "/s/{token}", "/f/{id}/{name}")
+# Random header values almost never make a valid range or a matching ETag; these do.
+RANGES = ["bytes=0-4", "bytes=5-", "bytes=-3", "bytes=0-999", "bytes=999-", "bytes=3-1"]
+
+
+def _strategy(operation: Any, server: LiveServer, method: str, path: str) -> st.SearchStrategy[Any]:
+    auth = server.auth("alice")
+    strategies = [operation.as_strategy(headers=auth)]
+    target = _real_target(server, method, path)
+    if target is not None:
+        params, file = target
+        strategies.append(operation.as_strategy(headers=auth, path_parameters=params))
+        if file is not None and path in BYTE_ROUTES:
+            conditional = [{"Range": r} for r in RANGES] + [{"If-None-Match": f'"{file["sha256"]}"'}]
+            strategies.append(
+                st.sampled_from(conditional).flatmap(
+                    lambda extra: operation.as_strategy(
+                        headers={**auth, **extra}, path_parameters=params
+                    )
+                )
+            )
+    return st.one_of(strategies)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), _operations(), ids=[f"{m} {p}" for m, p in _operations()]
+)
 def test_live_server_conforms_to_the_document(
     live_schema: Any, server: LiveServer, method: str, path: str
 ) -> None:
-    operation = live_schema[path][method]
-    auth = server.auth("alice")
-    strategy = operation.as_strategy(headers=auth)
-    real = _real_path_parameters(server, method, path)
-    if real is not None:
-        strategy = st.one_of(strategy, operation.as_strategy(headers=auth, path_parameters=real))
+    strategy = _strategy(live_schema[path][method], server, method, path)
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,

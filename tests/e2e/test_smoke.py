@@ -22,3 +22,20 @@ def test_healthz_and_roundtrip(server: LiveServer) -> None:
     assert got.status_code == 200
     assert got.content == body
     assert got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_metrics_are_summed_over_workers(server: LiveServer) -> None:
+    def stored() -> float:
+        text = requests.get(server.url + "/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith('airlock_uploads_total{code="none",outcome="stored"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = stored()
+    for i in range(6):  # separate connections: both workers take some
+        with requests.Session() as s:
+            r = s.put(server.url + f"/api/v1/files/m{i}.txt", data=b"m\n",
+                      headers=server.auth("bob"), timeout=10)  # fmt: skip
+            assert r.status_code == 201
+    assert stored() == before + 6

@@ -1,0 +1,102 @@
+"""The storage conformance suite: the executable spec every backend must pass.
+
+``check_storage(storage)`` runs each rule against a live backend (the tests run it for every
+backend) and raises ``AssertionError`` naming the first rule broken. It only touches keys it
+creates, and deletes them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+from airlock.core.ids import new_id
+from airlock.storage.base import Lister, LocalPaths, Storage
+
+
+def check_storage(storage: Storage) -> list[str]:
+    """Run every rule; return the names of the rules that passed (all of them, or it raises)."""
+    passed = []
+    for rule in (_put_and_read_back, _ranged_reads, _stat_and_missing, _delete_is_idempotent,
+                 _put_is_atomic_on_short_input, _optional_capabilities):  # fmt: skip
+        rule(storage)
+        passed.append(rule.__name__.lstrip("_"))
+    return passed
+
+
+def _put_and_read_back(storage: Storage) -> None:
+    key, data = new_id(), os.urandom(300_000)
+    storage.put(key, io.BytesIO(data), len(data))
+    try:
+        with storage.open(key) as fh:
+            assert fh.read() == data, "put then open must give back the same bytes"
+    finally:
+        storage.delete(key)
+
+
+def _ranged_reads(storage: Storage) -> None:
+    key, data = new_id(), bytes(range(256)) * 16
+    storage.put(key, io.BytesIO(data), len(data))
+    try:
+        with storage.open(key, 10, 20) as fh:
+            assert fh.read() == data[10:20], "open(start, stop) must give exactly that span"
+        with storage.open(key, 4000) as fh:
+            assert fh.read() == data[4000:], "open(start) must read to the end"
+        with storage.open(key, 0, 10**9) as fh:
+            assert fh.read() == data, "a stop past the end must be clamped"
+    finally:
+        storage.delete(key)
+
+
+def _stat_and_missing(storage: Storage) -> None:
+    key = new_id()
+    assert storage.stat(key) is None, "stat of a missing key must be None"
+    try:
+        storage.open(key)
+    except FileNotFoundError:
+        pass
+    else:
+        raise AssertionError("open of a missing key must raise FileNotFoundError")
+    storage.put(key, io.BytesIO(b"abc"), 3)
+    try:
+        st = storage.stat(key)
+        assert st is not None and st.size == 3 and st.key == key, "stat must report the size"
+    finally:
+        storage.delete(key)
+
+
+def _delete_is_idempotent(storage: Storage) -> None:
+    key = new_id()
+    storage.put(key, io.BytesIO(b"x"), 1)
+    storage.delete(key)
+    storage.delete(key)
+    assert storage.stat(key) is None, "a deleted key must be gone"
+
+
+def _put_is_atomic_on_short_input(storage: Storage) -> None:
+    key = new_id()
+    try:
+        storage.put(key, io.BytesIO(b"short"), 10)
+    except ValueError:
+        pass
+    else:
+        storage.delete(key)
+        raise AssertionError("put must refuse a source shorter than the size given")
+    assert storage.stat(key) is None, "a failed put must leave nothing under the key"
+
+
+def _optional_capabilities(storage: Storage) -> None:
+    if isinstance(storage, Lister):
+        key = new_id()
+        storage.put(key, io.BytesIO(b"listed"), 6)
+        try:
+            assert key in {o.key for o in storage.list()}, "list must include a stored key"
+        finally:
+            storage.delete(key)
+    if isinstance(storage, LocalPaths):
+        key = new_id()
+        storage.put(key, io.BytesIO(b"local"), 5)
+        try:
+            assert storage.path(key).read_bytes() == b"local", "path must hold the bytes"
+        finally:
+            storage.delete(key)
