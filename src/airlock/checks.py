@@ -57,12 +57,15 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
     finally:
         db.dispose()
 
+    from airlock.storage.conformance import check_storage
     from airlock.storage.local import LocalStorage
 
     try:
-        LocalStorage(root / "files").probe()
-        yield "storage", True, f"local files under {root / 'files'}"
-    except OSError as exc:
-        yield "storage", False, f"local storage under {root / 'files'} failed a write/read: {exc}"
+        storage = LocalStorage(root / "files")
+        storage.probe()
+        rules = check_storage(storage)
+        yield "storage", True, f"local files under {root / 'files'}; {len(rules)} conformance rules pass"
+    except (OSError, AssertionError) as exc:
+        yield "storage", False, f"local storage under {root / 'files'} failed: {exc}"
 
     yield "scanner", True, "malware scanning is not configured in this version"

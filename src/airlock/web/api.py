@@ -30,9 +30,8 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _check_declared_length() -> None:
-    """Refuse a body whose declared length is over the request limit before reading any of it."""
-    limit = state().settings.request_limit
+def _check_declared_length(limit: int) -> None:
+    """Refuse a body whose declared length is over ``limit`` before reading any of it."""
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"The request exceeds the limit of {limit} bytes.", limit=limit)
 
@@ -45,8 +44,8 @@ def upload_multipart() -> Response:
     if mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send the files as multipart/form-data.")
     boundary = boundary_of(params)
-    _check_declared_length()
     limits = st.limits
+    _check_declared_length(limits.request)
     form = receive_multipart(
         body_chunks(request.stream, limits.request), boundary, st.staging, limits
     )
@@ -64,8 +63,8 @@ def upload_raw(filename: str) -> Response:
     user = current_user()
     st = state()
     opts = UploadOptions.parse(request.args.get("visibility"), request.args.get("expires_in"))
-    _check_declared_length()
     limit = min(st.settings.max_file_size, st.settings.request_limit)
+    _check_declared_length(limit)
     # Read one byte past the file limit so an oversize body is told apart from an exact fit.
     staged = receive_raw(body_chunks(request.stream, limit + 1), st.staging, limit)
     record = st.service.store(user, staged, filename, opts)
