@@ -51,6 +51,7 @@ class Settings:
     max_part_header_size: int = 16 * 1024
     max_field_size: int = 64 * 1024
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+    max_image_pixels: int = 100_000_000
     default_quota: int = 0  # 0: no quota for users created without --quota
     staging_max_age: int = 24 * 3600  # seconds an unfinished upload's bytes are kept
     max_link_lifetime: int = 365 * 24 * 3600

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from airlock.config import Settings
 from airlock.errors import AirlockError
@@ -43,6 +44,7 @@ class Airlock:
             {k: v for k, v in app.config.items() if k.startswith("AIRLOCK_")}
         )
         app.extensions["airlock"] = build_state(settings, self._storage)
+        app.url_map.converters.setdefault("anything", AnythingConverter)
         prefix = self.url_prefix
 
         for bp in (api, public):
@@ -78,6 +80,13 @@ class Airlock:
                     endpoint=rule, method=request.method, status=str(response.status_code)
                 ).observe(time.perf_counter() - started)
             return response
+
+
+class AnythingConverter(PathConverter):
+    """Like ``path`` but matching any character, newlines and a leading slash included."""
+
+    regex = r"[\s\S]+?"
+    part_isolating = False
 
 
 def _unexpected_for(ours: Any) -> Any:

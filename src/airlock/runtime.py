@@ -49,7 +49,10 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     storage = storage if storage is not None else LocalStorage(data_dir / "files")
     staging = Staging(data_dir / "staging")
     metrics = Metrics()
-    inspector = Inspector(Detector(), settings.allowed_types, settings.max_file_size)
+    inspector = Inspector(
+        Detector(), settings.allowed_types, settings.max_file_size,
+        max_pixels=settings.max_image_pixels,
+    )  # fmt: skip
     service = Service(settings, db, storage, inspector, metrics, clock=utcnow)
     accounts = Accounts(db, clock=utcnow)
     return AirlockState(settings, db, storage, staging, service, accounts, metrics)

@@ -71,3 +71,22 @@ def test_zip_bombs() -> None:
         check_zip(ZipFacts(("a",), 1000, 2 * 2**20), BombLimits(max_ratio=100))
     with pytest.raises(UnsafeContent):
         check_zip(ZipFacts(("../evil",), 1, 1), limits)
+
+
+def test_pixel_floods() -> None:
+    from airlock.core.images import check_pixels, dimensions
+    from tests.support import samples
+
+    assert dimensions("image/png", samples.png(3, 2)) == (3, 2)
+    check_pixels("image/png", samples.png(3, 2), max_pixels=6)
+    with pytest.raises(UnsafeContent):
+        check_pixels("image/png", samples.png(3, 2), max_pixels=5)
+    gif = b"GIF89a" + (50000).to_bytes(2, "little") * 2 + b"\0" * 20
+    with pytest.raises(UnsafeContent):
+        check_pixels("image/gif", gif)
+    # A JPEG: SOI, an APP0 segment, then SOF0 declaring 40000x40000.
+    jpeg = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+            b"\xff\xc0\x00\x11\x08" + (40000).to_bytes(2, "big") * 2 + b"\x03" + b"\0" * 9)  # fmt: skip
+    assert dimensions("image/jpeg", jpeg) == (40000, 40000)
+    assert dimensions("image/jpeg", b"\xff\xd8garbage") is None
+    assert dimensions("text/plain", b"hello") is None

@@ -21,7 +21,7 @@ import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,8 @@ def pdf(text: str = "Hello") -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
+    out += f"{trailer}startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
 
 
@@ -326,8 +327,8 @@ def raw_request(
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
+    resp = http.client.HTTPResponse(sock, method=method)
     try:
-        resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
         try:
             data = resp.read()
@@ -335,6 +336,7 @@ def raw_request(
             data = getattr(exc, "partial", b"")
         result = RawResponse(resp.status, resp.headers, data, False)
     finally:
+        resp.close()
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -463,5 +465,3 @@ def expect_error(response: requests.Response | RawResponse, status: int, code: s
     assert (response.status_code if isinstance(response, requests.Response) else response.status,
             error_code(response)) == (status, code), body[:500]  # fmt: skip
 
-
-Check = Callable[[], None]

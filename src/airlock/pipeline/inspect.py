@@ -1,7 +1,7 @@
 """The inspector: every check an upload passes before it may become a File, cheapest first.
 
 size (enforced while staging) → empty → name → type from the bytes → allowlist and extension
-agreement → content safety. The first check that fails raises its ``Rejected`` error; nothing
+agreement → content safety (zip bombs, pixel floods). The first check that fails raises its ``Rejected`` error; nothing
 here reads the client's Content-Type. Malware scanning and quota follow in the service.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from airlock.core import filetypes
 from airlock.core.containers import BombLimits, check_zip
 from airlock.core.filetypes import FileType
+from airlock.core.images import DEFAULT_MAX_PIXELS, check_pixels
 from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.errors import EmptyFile, TooLarge
 from airlock.pipeline.detect import Detector
@@ -36,11 +37,13 @@ class Inspector:
         allowed: tuple[str, ...],
         max_file_size: int,
         bombs: BombLimits | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.detector = detector
         self.allowed = allowed
         self.max_file_size = max_file_size
         self.bombs = bombs or BombLimits()
+        self.max_pixels = max_pixels
 
     def inspect(self, staged: Staged, client_name: str) -> Inspected:
         """Check ``staged`` (named ``client_name`` by the client); raise the first rejection."""
@@ -55,4 +58,5 @@ class Inspector:
             name = with_extension(name, ext)
         if detected.zip is not None:
             check_zip(detected.zip, self.bombs)
+        check_pixels(detected.file_type.mime, staged.head, self.max_pixels)
         return Inspected(staged, name, detected.file_type)

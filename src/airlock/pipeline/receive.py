@@ -40,9 +40,12 @@ class Limits:
     field: int
 
 
-def body_chunks(stream: BinaryIO, limit: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def body_chunks(
+    stream: BinaryIO, limit: int, declared: int | None, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
     """The request body in chunks of at most ``chunk_size``; ``TooLarge`` once more than
-    ``limit`` bytes arrived, ``BadRequest`` when the client went away mid-body."""
+    ``limit`` bytes arrived, ``BadRequest`` when the client went away mid-body (a broken chunked
+    body, or fewer bytes than the ``declared`` Content-Length)."""
     total = 0
     while True:
         try:
@@ -50,6 +53,11 @@ def body_chunks(stream: BinaryIO, limit: int, chunk_size: int = CHUNK_SIZE) -> I
         except (OSError, ClientDisconnected, ValueError) as exc:
             raise BadRequest("The request body ended before it was complete.") from exc
         if not chunk:
+            if declared is not None and total < declared:
+                raise BadRequest(
+                    "The request body ended before it was complete.",
+                    expected=declared, received=total,
+                )
             return
         total += len(chunk)
         if total > limit:

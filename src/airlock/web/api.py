@@ -47,7 +47,10 @@ def upload_multipart() -> Response:
     limits = st.limits
     _check_declared_length(limits.request)
     form = receive_multipart(
-        body_chunks(request.stream, limits.request), boundary, st.staging, limits
+        body_chunks(request.stream, limits.request, request.content_length),
+        boundary,
+        st.staging,
+        limits,
     )
     stored, rejected = st.service.store_form(user, form)
     rejected_json = [{"name": r.name, "error": r.error.to_dict()} for r in rejected]
@@ -58,15 +61,17 @@ def upload_multipart() -> Response:
     return response
 
 
-@api.put("/files/<path:filename>")
+# Any characters at all, slashes (unmerged) and newlines included: the name is sanitised later,
+# never refused for its characters.
+@api.put("/files/<anything:filename>", merge_slashes=False)
 def upload_raw(filename: str) -> Response:
     user = current_user()
     st = state()
     opts = UploadOptions.parse(request.args.get("visibility"), request.args.get("expires_in"))
     limit = min(st.settings.max_file_size, st.settings.request_limit)
     _check_declared_length(limit)
-    # Read one byte past the file limit so an oversize body is told apart from an exact fit.
-    staged = receive_raw(body_chunks(request.stream, limit + 1), st.staging, limit)
+    chunks = body_chunks(request.stream, st.settings.request_limit, request.content_length)
+    staged = receive_raw(chunks, st.staging, limit)
     record = st.service.store(user, staged, filename, opts)
     response = jsonify(Service.file_json(record))
     response.status_code = 201

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airlock import __version__
 from airlock.errors import all_error_classes
 from airlock.service import MAX_EXPIRES_IN, VISIBILITIES
 
@@ -33,7 +34,6 @@ _REASONS = {
     429: "RateLimited", 460: "ChecksumMismatch", 500: "InternalError",
     503: "ServiceUnavailable", 507: "InsufficientStorage",
 }  # fmt: skip
-
 
 
 # Small builders -------------------------------------------------------------------------------
@@ -60,7 +60,8 @@ def json_response(description: str, schema: Json, headers: Json | None = None) -
 
 
 def header(description: str, schema: Json | None = None, required: bool = False) -> Json:
-    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
+    schema = schema or {"type": "string"}
+    return {"description": description, "required": required, "schema": schema}
 
 
 # Headers some error statuses carry besides ``Cache-Control: no-store``.
@@ -71,7 +72,9 @@ _ERROR_HEADERS: dict[int, Json] = {
 }
 
 
-def parameter(where: str, name: str, description: str, schema: Json, required: bool = False) -> Json:
+def parameter(
+    where: str, name: str, description: str, schema: Json, required: bool = False
+) -> Json:
     return {
         "name": name,
         "in": where,
@@ -90,9 +93,14 @@ def nullable(schema: Json) -> Json:
     return {"oneOf": [schema, {"type": "null"}]}
 
 
+# Has a character Python's str.strip() keeps (JSON Schema's \\s lacks \\x1c-\\x1f and \\x85).
+NOT_BLANK = "[^\\s\\x1c-\\x1f\\x85]"
 TIMESTAMP: Json = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC."}
 ID: Json = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "minLength": 1, "maxLength": 64}
 TOKEN: Json = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "minLength": 1, "maxLength": 128}
+# A name in a path segment: no "/", and not "." or ".." (which clients resolve away).
+NAME: Json = {"type": "string", "minLength": 1, "pattern": "^[^/]*[^/.][^/]*$"}
+BINARY: Json = {"type": "string", "format": "binary"}
 
 
 # Errors ---------------------------------------------------------------------------------------
@@ -110,9 +118,10 @@ def all_codes() -> list[str]:
     return [code for codes in error_codes().values() for code in codes]
 
 
-def error_envelope(codes: list[str], rejected: bool = False) -> Json:
-    """The JSON error envelope with ``code`` restricted to ``codes``; ``rejected`` adds the
-    per-file rejections a multipart upload answers beside ``error``."""
+def error_envelope(codes: list[str] | None = None, rejected: bool = False) -> Json:
+    """The JSON error envelope, its ``code`` any of API.md's or restricted to ``codes``;
+    ``rejected`` adds the per-file rejections a multipart upload answers beside ``error``."""
+    code = schema_ref("ErrorCode") if codes is None else {"type": "string", "enum": codes}
     envelope: Json = {
         "type": "object",
         "required": ["error"],
@@ -121,7 +130,7 @@ def error_envelope(codes: list[str], rejected: bool = False) -> Json:
                 "type": "object",
                 "required": ["code", "message", "details"],
                 "properties": {
-                    "code": {"type": "string", "enum": codes},
+                    "code": code,
                     "message": {"type": "string", "description": "For people; may change."},
                     "details": {"type": "object", "description": "For programs; per code."},
                 },
@@ -207,7 +216,7 @@ def file_schema() -> Json:
 def schemas() -> Json:
     return {
         "ErrorCode": {"type": "string", "enum": all_codes()},
-        "Error": error_envelope(all_codes()),
+        "Error": error_envelope(),
         "Visibility": {"type": "string", "enum": list(VISIBILITIES)},
         "File": file_schema(),
         "Rejection": {
@@ -215,7 +224,7 @@ def schemas() -> Json:
             "required": ["name", "error"],
             "properties": {
                 "name": {"type": "string"},
-                "error": error_envelope(all_codes())["properties"]["error"],
+                "error": error_envelope()["properties"]["error"],
             },
         },
         "UploadResult": {
@@ -239,7 +248,7 @@ def schemas() -> Json:
             "minProperties": 1,
             "additionalProperties": False,
             "properties": {
-                "name": {"type": "string", "minLength": 1, "pattern": "[^\\s]"},
+                "name": {"type": "string", "minLength": 1, "pattern": NOT_BLANK},
                 "visibility": schema_ref("Visibility"),
                 "expires_at": nullable(TIMESTAMP),
             },
@@ -263,7 +272,7 @@ def schemas() -> Json:
             "type": "object",
             "required": ["url", "expires_at"],
             "properties": {
-                "url": {"type": "string", "pattern": "^/s/[A-Za-z0-9_-]+$", "description": "Relative."},
+                "url": {"type": "string", "pattern": "^/s/[A-Za-z0-9_-]+$"},
                 "expires_at": TIMESTAMP,
             },
         },
@@ -281,7 +290,7 @@ def schemas() -> Json:
             "type": "object",
             "required": ["name"],
             "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "[^\\s]"}
+                "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK}
             },
         },
         "NewToken": {
@@ -404,14 +413,15 @@ def byte_responses(*error_statuses: int, head: bool = False) -> Json:
         "execute are served as `text/plain` or `application/octet-stream`, as an attachment.",
         "headers": serving_headers(),
     }
-    partial: Json = {"description": "The requested range.", "headers": serving_headers(partial=True)}
+    partial: Json = {
+        "description": "The requested range.", "headers": serving_headers(partial=True)
+    }
     if not head:
         full["content"] = bytes_content
         partial["content"] = bytes_content
     # Werkzeug drops Last-Modified from a 304, as RFC 9110 allows when there is an ETag.
-    not_modified_headers = {
-        name: serving_headers()[name] for name in ("ETag", "Cache-Control", "X-Content-Type-Options")
-    }
+    kept = ("ETag", "Cache-Control", "X-Content-Type-Options")
+    not_modified_headers = {name: serving_headers()[name] for name in kept}
     responses: Json = {
         "200": full,
         "206": partial,
@@ -426,7 +436,8 @@ def byte_responses(*error_statuses: int, head: bool = False) -> Json:
         },
     }
     if not head:
-        responses["416"]["content"] = {"text/plain": {"schema": {"type": "string", "maxLength": 0}}}
+        empty = {"type": "string", "maxLength": 0}
+        responses["416"]["content"] = {"text/plain": {"schema": empty}}
     for status in error_statuses:
         responses[str(status)] = (
             {"description": error_response(status)["description"]} if head
@@ -493,7 +504,7 @@ def file_paths() -> Json:
             "file": {
                 "type": "array",
                 "minItems": 1,
-                "items": {"type": "string", "format": "binary"},
+                "items": BINARY,
                 "description": "One part per file, each with a file name.",
             },
             "visibility": schema_ref("Visibility"),
@@ -558,16 +569,16 @@ def file_paths() -> Json:
                 "file's name (sanitized into the display name), not an id. The same checks as "
                 "the multipart upload.",
                 params=[
-                    parameter("path", "id", "The file's name (`{filename}` in API.md).",
-                              {"type": "string", "minLength": 1, "pattern": "^[^/]*[^/.][^/]*$"}),
-                    parameter("query", "visibility", "Default `private`.", schema_ref("Visibility")),
+                    parameter("path", "id", "The file's name (`{filename}` in API.md).", NAME),
+                    parameter("query", "visibility", "Default `private`.",
+                              schema_ref("Visibility")),
                     parameter("query", "expires_in", "Seconds until the File expires.",
                               {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRES_IN}),
                 ],
                 body={
                     "required": True,
                     "content": {
-                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                        "application/octet-stream": {"schema": BINARY},
                     },
                 },
             ),  # fmt: skip
@@ -583,9 +594,12 @@ def file_paths() -> Json:
                     **errors(400, 401, 403, 404, 410, 415, 422),
                 },
                 description="A new name must keep an extension that fits the bytes "
-                "(`type_not_allowed`, `content_mismatch`); `expires_at: null` removes the expiry.",
+                "(`type_not_allowed`, `content_mismatch`); `expires_at: null` removes the "
+                "expiry.",
                 params=file_id,
-                body=json_body(schema_ref("FileUpdate"), "Any of `name`, `visibility`, `expires_at`."),
+                body=json_body(
+                    schema_ref("FileUpdate"), "Any of `name`, `visibility`, `expires_at`."
+                ),
             ),  # fmt: skip
             "delete": operation(
                 "deleteFile", "files", "Delete a File",
@@ -629,8 +643,7 @@ def public_paths() -> Json:
             "getPublicFile", "files", "A public File, no login", 404, 410,
             params=[
                 ref("parameters", "FileId"),
-                parameter("path", "name", "Any name (the File's, for a readable URL).",
-                          {"type": "string", "minLength": 1, "pattern": "^[^/]*[^/.][^/]*$"}),
+                parameter("path", "name", "Any name (the File's, for a readable URL).", NAME),
             ],
             description="Public Files only; private ones are 404.",
             head_description="The headers `GET` would send.",
@@ -719,8 +732,6 @@ def ops_paths() -> Json:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``."""
-    from airlock import __version__
-
     return {
         "openapi": "3.1.0",
         "info": {
