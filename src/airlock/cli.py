@@ -7,8 +7,10 @@ directory and database when they are missing.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -72,29 +74,67 @@ def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> Non
     from airlock.server import prepare_metrics_dir, run
 
     settings = obj.settings()
-    first_run = not (settings.data_dir / "secret_key").exists()
     prepare_metrics_dir(settings)
-    from airlock.app import read_secret_key
-
     try:
-        state = obj.state()
+        # Set-up runs in a short-lived child: what it loads (Alembic, libmagic, SQLAlchemy)
+        # would otherwise sit in the server's master process and in every forked worker.
+        facts = run_in_child(lambda: _prepare(settings))
     except Exception as exc:  # a database that cannot be reached, a data dir we cannot write
         raise click.ClickException(f"cannot start: {exc}") from None
-    read_secret_key(settings)
     data_dir = settings.data_dir.resolve()
-    if first_run:
+    if facts["first_run"]:
         click.echo(f"Created the data directory {data_dir}", err=True)
     click.echo(f"Data directory: {data_dir}", err=True)
-    click.echo(f"Database: {state.db.engine.url.render_as_string(hide_password=True)}", err=True)
-    if state.accounts.count_users() == 0:
+    click.echo(f"Database: {facts['database']}", err=True)
+    if facts["users"] == 0:
         click.echo(
             "No user exists yet. Create the first (admin) user with:\n"
             f"  airlock --data-dir {data_dir} user add admin --admin --password-stdin",
             err=True,
         )
     click.echo(f"Serving on http://{host}:{port}/ with {workers} workers", err=True)
-    state.db.dispose()  # workers open their own connections after the fork
     run(settings, host, port, workers, threads)
+
+
+def _prepare(settings: Settings) -> dict[str, Any]:
+    """First-run work before serving: data dir, database schema, secret key."""
+    from airlock.app import read_secret_key
+    from airlock.runtime import build_state
+
+    first_run = not (settings.data_dir / "secret_key").exists()
+    state = build_state(settings)
+    read_secret_key(settings)
+    facts = {
+        "first_run": first_run,
+        "users": state.accounts.count_users(),
+        "database": state.db.engine.url.render_as_string(hide_password=True),
+    }
+    state.db.dispose()
+    return facts
+
+
+def run_in_child(func: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``func`` in a forked child and return its (JSON-able) result; its error re-raised
+    here as ``RuntimeError`` with the child's message."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.close(read_end)
+        try:
+            payload = {"ok": func()}
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+            payload = {"error": getattr(exc, "message", None) or str(exc) or type(exc).__name__}
+        with os.fdopen(write_end, "w") as out:
+            out.write(json.dumps(payload))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as inp:
+        raw = inp.read()
+    os.waitpid(pid, 0)
+    payload = json.loads(raw or '{"error": "set-up process died"}')
+    if "error" in payload:
+        raise RuntimeError(payload["error"])
+    return payload["ok"]  # type: ignore[no-any-return]
 
 
 @main.group()
