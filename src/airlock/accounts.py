@@ -22,6 +22,14 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOUCH_EVERY = dt.timedelta(minutes=5)
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, as JSON's \ud800 allows
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class NewToken:
     """A token just made; ``secret`` is shown this once and never stored."""
@@ -80,6 +88,8 @@ class Accounts:
     def create_token(self, user: User, name: str) -> NewToken:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 255:
             raise BadRequest("A token needs a name of 1 to 255 characters.")
+        if not _encodable(name):
+            raise BadRequest("A token name must be valid Unicode text.")
         secret = new_secret()
         with self.db.write() as conn:
             token = repo.add_token(

@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     files on local disk unless another ``Storage`` backend is given."""
     settings = settings or Settings.load(os.environ)
     logging.getLogger("airlock").setLevel(settings.log_level.upper())
-    app = Flask("airlock")
+    app = Flask("airlock", static_folder=None)
     app.config["SECRET_KEY"] = read_secret_key(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Airlock(app, settings=settings, storage=storage)

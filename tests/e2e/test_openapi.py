@@ -14,8 +14,10 @@ import schemathesis
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import OpenAPIV31SpecValidator
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    ignored_auth,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -140,14 +142,20 @@ def test_every_error_response_is_the_envelope(document: dict[str, Any]) -> None:
 # ``schemathesis.pytest.from_fixture``: its lazy loader writes ``Item._nodeid``, which pytest 9.2
 # no longer has, and fails with AttributeError.)
 
+# Valid requests: the answers must be exactly what the document says, and operations that
+# declare bearer auth must refuse requests without it.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     response_schema_conformance,
     content_type_conformance,
     response_headers_conformance,
+    ignored_auth,
 ]
-EXAMPLES_PER_OPERATION = 10
+# Invalid requests (wrong types, missing required parts…): never a server error.
+NEGATIVE_CHECKS = [not_a_server_error]
+EXAMPLES_PER_OPERATION = 20
+NEGATIVE_EXAMPLES_PER_OPERATION = 10
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -159,6 +167,21 @@ def _operations() -> list[tuple[str, str]]:
         for method in item
         if method in METHODS
     ]
+
+
+def _with_inputs() -> list[tuple[str, str]]:
+    """The operations that take parameters or a body, so that invalid requests exist."""
+    return [
+        (method.upper(), path)
+        for path, item in openapi_document()["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+        and (op.get("parameters") or item.get("parameters") or op.get("requestBody"))
+    ]
+
+
+OPERATIONS = _operations()
+OPERATIONS_WITH_INPUTS = _with_inputs()
 
 
 @pytest.fixture(scope="module")
@@ -210,41 +233,63 @@ BYTE_ROUTES = ("/api/v1/files/{id}/content", "/s/{token}", "/f/{id}/{name}")
 RANGES = ["bytes=0-4", "bytes=5-", "bytes=-3", "bytes=0-999", "bytes=999-", "bytes=3-1"]
 
 
-def _strategy(operation: Any, server: LiveServer, method: str, path: str) -> st.SearchStrategy[Any]:
-    auth = server.auth("alice")
-    strategies = [operation.as_strategy(headers=auth)]
+def _strategy(
+    operation: Any, server: LiveServer, method: str, path: str, mode: GenerationMode
+) -> st.SearchStrategy[Any]:
+    strategies = [operation.as_strategy(mode)]
     target = _real_target(server, method, path)
     if target is not None:
         params, file = target
-        strategies.append(operation.as_strategy(headers=auth, path_parameters=params))
-        if file is not None and path in BYTE_ROUTES:
-            conditional = [{"Range": r} for r in RANGES] + [{"If-None-Match": f'"{file["sha256"]}"'}]
+        strategies.append(operation.as_strategy(mode, path_parameters=params))
+        if file is not None and path in BYTE_ROUTES and mode is GenerationMode.POSITIVE:
+            etag = f'"{file["sha256"]}"'
+            conditional = [{"Range": r} for r in RANGES] + [{"If-None-Match": etag}]
             strategies.append(
                 st.sampled_from(conditional).flatmap(
                     lambda extra: operation.as_strategy(
-                        headers={**auth, **extra}, path_parameters=params
+                        mode, headers=extra, path_parameters=params
                     )
                 )
             )
     return st.one_of(strategies)
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), _operations(), ids=[f"{m} {p}" for m, p in _operations()]
-)
-def test_live_server_conforms_to_the_document(
-    live_schema: Any, server: LiveServer, method: str, path: str
+def _run(
+    strategy: st.SearchStrategy[Any], examples: int, checks: list[Any], auth: dict[str, str]
 ) -> None:
-    strategy = _strategy(live_schema[path][method], server, method, path)
-
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         phases=[Phase.explicit, Phase.generate],
         deadline=None,
         database=None,
     )
     @given(case=strategy)
-    def conforms(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=CHECKS)
+    def run(case: schemathesis.Case) -> None:
+        # Sent with the call (not generated), so `ignored_auth` knows them for valid credentials
+        # and probes the operation without them and with made-up ones.
+        case.call_and_validate(headers=auth, checks=checks)
 
-    conforms()
+    run()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS]
+)
+def test_live_server_conforms_to_the_document(
+    live_schema: Any, server: LiveServer, method: str, path: str
+) -> None:
+    operation = live_schema[path][method]
+    strategy = _strategy(operation, server, method, path, GenerationMode.POSITIVE)
+    _run(strategy, EXAMPLES_PER_OPERATION, CHECKS, server.auth("alice"))
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), OPERATIONS_WITH_INPUTS, ids=[f"{m} {p}" for m, p in OPERATIONS_WITH_INPUTS]
+)
+def test_live_server_survives_invalid_requests(
+    live_schema: Any, server: LiveServer, method: str, path: str
+) -> None:
+    operation = live_schema[path][method]
+    strategy = _strategy(operation, server, method, path, GenerationMode.NEGATIVE)
+    _run(strategy, NEGATIVE_EXAMPLES_PER_OPERATION, NEGATIVE_CHECKS, server.auth("alice"))
+

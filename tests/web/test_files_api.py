@@ -272,3 +272,28 @@ def test_unexpected_errors_reveal_nothing(app: Flask, alice: dict[str, str]) -> 
     assert r.json == {"error": {"code": "internal_error", "message": "Internal error.",
                                 "details": {}}}  # fmt: skip
     assert b"secret" not in r.data and b"SELECT" not in r.data
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/files?limit=²", None),
+        ("put", "/api/v1/files/b.txt?expires_in=²", None),
+        ("get", "/api/v1/files?cursor=MDAwMS0wMS0wMVQwMDowMDowMCswNTowMHx4", None),
+        ("post", "/api/v1/tokens", '{"name": "\\ud800"}'),
+    ],
+)
+def test_odd_values_are_bad_requests_not_crashes(client: FlaskClient, alice: dict[str, str],
+                                                 method: str, path: str, body: str | None) -> None:  # fmt: skip
+    kwargs = {"data": body, "content_type": "application/json"} if body else {"data": b"x\n"}
+    r = getattr(client, method)(path, headers=alice, **kwargs)
+    assert r.status_code == 400, r.json
+    assert r.json["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_out_of_range_expiry_is_a_bad_request(client: FlaskClient, alice: dict[str, str],
+                                               stamp: str) -> None:  # fmt: skip
+    fid = client.put("/api/v1/files/a.txt", data=b"a\n", headers=alice).json["id"]
+    r = client.patch(f"/api/v1/files/{fid}", headers=alice, json={"expires_at": stamp})
+    assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"

@@ -20,10 +20,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, item_id = raw.split("|", 1)
         when = dt.datetime.fromisoformat(stamp)
-    except (ValueError, UnicodeDecodeError):
+        if when.tzinfo is None or not item_id:
+            raise ValueError("incomplete cursor")
+        when = when.astimezone(dt.UTC)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise BadRequest("The cursor is not valid.") from None
-    if when.tzinfo is None or not item_id:
-        raise BadRequest("The cursor is not valid.")
     return when, item_id
 
 
@@ -31,6 +32,6 @@ def parse_limit(raw: str | None, default: int = 50, maximum: int = 500) -> int:
     """The page size asked for; ``BadRequest`` unless 1..maximum."""
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise BadRequest(f"limit must be a whole number from 1 to {maximum}.")
     return int(raw)

@@ -24,12 +24,15 @@ def parse_rfc3339(text: object) -> dt.datetime:
         raise BadRequest(f"{text!r} is not an RFC 3339 timestamp.") from None
     if when.tzinfo is None:
         raise BadRequest("A timestamp needs a time zone (e.g. Z).")
-    return when.astimezone(dt.UTC)
+    try:
+        return when.astimezone(dt.UTC)
+    except OverflowError:
+        raise BadRequest(f"{text!r} is out of range.") from None
 
 
 def parse_seconds(value: object, name: str, maximum: int) -> int:
     """A positive whole number of seconds up to ``maximum``; ``BadRequest`` otherwise."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise BadRequest(f"{name} must be a whole number of seconds from 1 to {maximum}.")

@@ -391,7 +391,10 @@ def serving_headers(*, partial: bool = False) -> Json:
         "ETag": header("`\"<sha256 hex>\"` (strong).", {"pattern": '^"[0-9a-f]{64}"$'}, True),
         "Last-Modified": header("When the File was stored (HTTP date).", required=True),
         "Accept-Ranges": header("`bytes`.", {"const": "bytes"}, required=True),
-        "Cache-Control": header("`private` for private Files.", required=True),
+        "Cache-Control": header(
+            "`private, …` for private Files, `public, …` for public ones.",
+            {"pattern": "^(private|public)\\b"}, required=True,
+        ),  # fmt: skip
         "X-Content-Type-Options": header("`nosniff`.", {"const": "nosniff"}, required=True),
         "Content-Security-Policy": header(
             "`sandbox; default-src 'none'`.", {"const": "sandbox; default-src 'none'"}, True
