@@ -43,21 +43,23 @@ class Limits:
 def body_chunks(
     stream: BinaryIO, limit: int, declared: int | None, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[bytes]:
-    """The request body in chunks of at most ``chunk_size``; ``TooLarge`` once more than
+    """The request body in chunks of at most ``chunk_size``, read straight from the server's
+    input stream: never past the ``declared`` Content-Length, ``TooLarge`` once more than
     ``limit`` bytes arrived, ``BadRequest`` when the client went away mid-body (a broken chunked
-    body, or fewer bytes than the ``declared`` Content-Length)."""
+    body, or fewer bytes than declared)."""
     total = 0
-    while True:
+    while declared is None or total < declared:
+        want = chunk_size if declared is None else min(chunk_size, declared - total)
         try:
-            chunk = stream.read(chunk_size)
+            chunk = stream.read(want)
         except (OSError, ClientDisconnected, ValueError) as exc:
             raise BadRequest("The request body ended before it was complete.") from exc
         if not chunk:
-            if declared is not None and total < declared:
+            if declared is not None:
                 raise BadRequest(
                     "The request body ended before it was complete.",
                     expected=declared, received=total,
-                )
+                )  # fmt: skip
             return
         total += len(chunk)
         if total > limit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -30,6 +31,16 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
+def _body_chunks(limit: int) -> Iterator[bytes]:
+    """The request body, read from the WSGI input itself: Werkzeug's wrapper stream would copy
+    every chunk twice more. A body with neither a length nor a server that marks its end
+    (``wsgi.input_terminated``) is empty, as Werkzeug would treat it."""
+    declared = request.content_length
+    if declared is None and not request.environ.get("wsgi.input_terminated"):
+        return iter(())
+    return body_chunks(request.environ["wsgi.input"], limit, declared)
+
+
 def _check_declared_length(limit: int) -> None:
     """Refuse a body whose declared length is over ``limit`` before reading any of it."""
     if request.content_length is not None and request.content_length > limit:
@@ -47,7 +58,7 @@ def upload_multipart() -> Response:
     limits = st.limits
     _check_declared_length(limits.request)
     form = receive_multipart(
-        body_chunks(request.stream, limits.request, request.content_length),
+        _body_chunks(limits.request),
         boundary,
         st.staging,
         limits,
@@ -70,7 +81,7 @@ def upload_raw(filename: str) -> Response:
     opts = UploadOptions.parse(request.args.get("visibility"), request.args.get("expires_in"))
     limit = min(st.settings.max_file_size, st.settings.request_limit)
     _check_declared_length(limit)
-    chunks = body_chunks(request.stream, st.settings.request_limit, request.content_length)
+    chunks = _body_chunks(st.settings.request_limit)
     staged = receive_raw(chunks, st.staging, limit)
     record = st.service.store(user, staged, filename, opts)
     response = jsonify(Service.file_json(record))
