@@ -55,6 +55,7 @@ class Settings:
     default_quota: int = 0  # 0: no quota for users created without --quota
     staging_max_age: int = 24 * 3600  # seconds an unfinished upload's bytes are kept
     max_link_lifetime: int = 365 * 24 * 3600
+    cors_origins: tuple[str, ...] = ()  # origins allowed to use the tus endpoint from a browser
     log_level: str = "INFO"
 
     # Fields that take sizes with unit suffixes.
@@ -100,6 +101,9 @@ class Settings:
             if name == "allowed_types":
                 items = value.split(",") if isinstance(value, str) else value
                 return tuple(sorted({i.strip().lower().lstrip(".") for i in items if i.strip()}))
+            if name == "cors_origins":
+                items = value.split(",") if isinstance(value, str) else value
+                return tuple(i.strip().rstrip("/") for i in items if i.strip())
             default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
             if isinstance(default, int):
                 return int(value)

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, g, request
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
@@ -22,6 +23,7 @@ from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.api import api
 from airlock.web.public import public
+from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp
 
 
 class Airlock:
@@ -47,9 +49,18 @@ class Airlock:
         app.url_map.converters.setdefault("anything", AnythingConverter)
         prefix = self.url_prefix
 
-        for bp in (api, public):
-            bp_prefix = prefix if bp is api else None
-            app.register_blueprint(bp, url_prefix=bp_prefix)
+        app.register_blueprint(api, url_prefix=prefix)
+        app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
+        app.register_blueprint(public)
+        if settings.cors_origins:
+            CORS(
+                app,
+                resources={prefix + "/tus/*": {"origins": list(settings.cors_origins)}},
+                expose_headers=list(EXPOSED_HEADERS),
+                allow_headers=list(ALLOWED_HEADERS),
+                methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+                max_age=86400,
+            )
 
         def _ours() -> bool:
             path = request.path

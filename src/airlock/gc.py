@@ -19,6 +19,7 @@ ORPHAN_GRACE_SECONDS = 3600
 class GcReport:
     expired_files: int = 0
     expired_links: int = 0
+    expired_uploads: int = 0
     stale_staging: int = 0
     orphaned_objects: int = 0
 
@@ -26,6 +27,7 @@ class GcReport:
         return [
             f"expired files removed: {self.expired_files}",
             f"expired share links removed: {self.expired_links}",
+            f"expired resumable uploads removed: {self.expired_uploads}",
             f"stale staging files removed: {self.stale_staging}",
             f"orphaned stored objects removed: {self.orphaned_objects}",
         ]
@@ -47,6 +49,7 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
             report.expired_files += 1
     with st.db.write() as conn:
         report.expired_links = repo.delete_expired_links(conn, now)
+    report.expired_uploads = st.resumable.collect(now)
     for path in st.staging.stale(st.settings.staging_max_age, now.timestamp()):
         path.unlink(missing_ok=True)
         report.stale_staging += 1

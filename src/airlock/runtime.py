@@ -13,6 +13,7 @@ from airlock.pipeline.detect import Detector
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.receive import Limits
 from airlock.pipeline.staging import Staging
+from airlock.resumable import Resumable
 from airlock.service import Service, utcnow
 from airlock.storage.base import Storage
 from airlock.storage.local import LocalStorage
@@ -29,6 +30,7 @@ class AirlockState:
     service: Service
     accounts: Accounts
     metrics: Metrics
+    resumable: Resumable
 
     @property
     def limits(self) -> Limits:
@@ -55,4 +57,5 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     )  # fmt: skip
     service = Service(settings, db, storage, inspector, metrics, clock=utcnow)
     accounts = Accounts(db, clock=utcnow)
-    return AirlockState(settings, db, storage, staging, service, accounts, metrics)
+    resumable = Resumable(settings, db, staging, service, inspector, clock=utcnow)
+    return AirlockState(settings, db, storage, staging, service, accounts, metrics, resumable)

@@ -138,6 +138,10 @@ class Service:
             form.discard()
         return stored, rejected
 
+    def check_quota(self, user: User, size: int) -> None:
+        """``QuotaExceeded`` when ``size`` more bytes would not fit the user's quota."""
+        self._check_quota(user, size, locked=None)
+
     def _check_quota(self, user: User, size: int, locked: Any) -> None:
         quota = user.quota_bytes if user.quota_bytes is not None else self.settings.default_quota
         if not quota:

@@ -52,3 +52,26 @@ class Link:
     expires_at: dt.datetime
     max_downloads: int | None
     downloads: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A tus upload in flight (or completed: ``file_id`` set)."""
+
+    id: str
+    owner_id: int
+    length: int | None
+    offset: int
+    metadata: str
+    filename: str
+    visibility: str
+    concat: str
+    parts: tuple[str, ...]
+    head_checked: bool
+    file_id: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+    @property
+    def complete(self) -> bool:
+        return self.length is not None and self.offset == self.length

@@ -103,3 +103,24 @@ links = Table(
     Column("downloads", Integer, nullable=False, default=0),
     Index("ix_links_file_id", "file_id"),
 )
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("length", BigInteger, nullable=True),  # None: deferred (creation-defer-length)
+    Column("offset", BigInteger, nullable=False, default=0),
+    Column("metadata", String(4096), nullable=False, default=""),
+    Column("filename", String(1024), nullable=False, default=""),
+    Column("visibility", String(16), nullable=False),
+    Column("concat", String(16), nullable=False, default=""),
+    Column("parts", String(4096), nullable=False, default=""),
+    Column("head_checked", Boolean, nullable=False, default=False),
+    Column("lock_token", String(64), nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("file_id", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_uploads_expires_at", "expires_at"),
+)

@@ -48,18 +48,28 @@ class Detector:
 
     def detect(self, head: bytes, path: Path) -> Detected:
         """The type of the staged file at ``path`` whose first bytes are ``head``."""
-        with self._lock:
-            mime = self._magic.from_buffer(head)
-        if mime in _ZIP_FAMILY and head[:4] == b"PK\x03\x04":
+        file_type = self.detect_head(head)
+        if is_zip_container(file_type, head):
             facts = read_zip_facts(path)
             if facts is not None:
                 return Detected(lookup(classify_zip(facts)), facts)
+        return Detected(file_type)
+
+    def detect_head(self, head: bytes) -> FileType:
+        """The type the first bytes alone show (a zip's inner layout needs the whole file)."""
+        with self._lock:
+            mime = self._magic.from_buffer(head)
         file_type = lookup(mime)
         if (file_type.mime.startswith("text/") or file_type.mime == "application/json") and (
             looks_binary(head)
         ):
             file_type = lookup("application/octet-stream")
-        return Detected(file_type)
+        return file_type
+
+
+def is_zip_container(file_type: FileType, head: bytes) -> bool:
+    """Whether the bytes start a zip, whatever libmagic guessed from its first members."""
+    return file_type.mime in _ZIP_FAMILY and head[:4] == b"PK\x03\x04"
 
 
 def read_zip_facts(path: Path) -> ZipFacts | None:

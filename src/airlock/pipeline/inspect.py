@@ -14,9 +14,12 @@ from airlock.core.containers import BombLimits, check_zip
 from airlock.core.filetypes import FileType
 from airlock.core.images import DEFAULT_MAX_PIXELS, check_pixels
 from airlock.core.names import extension, sanitize_name, with_extension
-from airlock.errors import EmptyFile, TooLarge
-from airlock.pipeline.detect import Detector
+from airlock.errors import EmptyFile, TooLarge, TypeNotAllowed
+from airlock.pipeline.detect import Detector, is_zip_container
 from airlock.pipeline.staging import Staged
+
+
+ZIP_BASED_EXTENSIONS = frozenset({"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "jar"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,22 @@ class Inspector:
         self.max_file_size = max_file_size
         self.bombs = bombs or BombLimits()
         self.max_pixels = max_pixels
+
+    def check_name(self, client_name: str) -> None:
+        """Before any byte: a name whose extension is not allowed can only be refused."""
+        ext = extension(sanitize_name(client_name))
+        if ext and ext not in self.allowed:
+            raise TypeNotAllowed(f"Files ending in .{ext} are not allowed.", extension=ext)
+
+    def early_check(self, head: bytes, client_name: str) -> None:
+        """On the first bytes of an upload still arriving: refuse a type that can never pass.
+        Zip containers pass here when the name says a zip-based format: which one they are
+        shows only in the central directory at the end."""
+        file_type = self.detector.detect_head(head)
+        ext = extension(sanitize_name(client_name))
+        if is_zip_container(file_type, head) and ext in ZIP_BASED_EXTENSIONS:
+            return
+        filetypes.check_allowed(file_type, ext, self.allowed)
 
     def inspect(self, staged: Staged, client_name: str) -> Inspected:
         """Check ``staged`` (named ``client_name`` by the client); raise the first rejection."""

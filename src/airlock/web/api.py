@@ -31,7 +31,7 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _body_chunks(limit: int) -> Iterator[bytes]:
+def body_chunks_for(limit: int) -> Iterator[bytes]:
     """The request body, read from the WSGI input itself: Werkzeug's wrapper stream would copy
     every chunk twice more. A body with neither a length nor a server that marks its end
     (``wsgi.input_terminated``) is empty, as Werkzeug would treat it."""
@@ -58,7 +58,7 @@ def upload_multipart() -> Response:
     limits = st.limits
     _check_declared_length(limits.request)
     form = receive_multipart(
-        _body_chunks(limits.request),
+        body_chunks_for(limits.request),
         boundary,
         st.staging,
         limits,
@@ -81,7 +81,7 @@ def upload_raw(filename: str) -> Response:
     opts = UploadOptions.parse(request.args.get("visibility"), request.args.get("expires_in"))
     limit = min(st.settings.max_file_size, st.settings.request_limit)
     _check_declared_length(limit)
-    chunks = _body_chunks(st.settings.request_limit)
+    chunks = body_chunks_for(st.settings.request_limit)
     staged = receive_raw(chunks, st.staging, limit)
     record = st.service.store(user, staged, filename, opts)
     response = jsonify(Service.file_json(record))

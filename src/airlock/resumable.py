@@ -1,0 +1,308 @@
+"""Resumable uploads (tus 1.0.0): creation, appending, concatenation, termination, expiry.
+
+Upload state lives in the database and the staging directory, never in a worker's memory, so
+any worker (of any app server sharing the database and storage) can take any request. Two
+PATCHes on one upload never interleave: each holds a lease in the upload's row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock.config import Settings
+from airlock.core.ids import new_id
+from airlock.core.tus import Checksum, Concat, parse_metadata
+from airlock.db import uploads_repo as repo
+from airlock.db.engine import Database
+from airlock.db.records import FileRecord, Upload, User
+from airlock.errors import (
+    AirlockError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Rejected,
+    TooLarge,
+)
+from airlock.pipeline.appender import (
+    Appended,
+    append,
+    concatenate,
+    read_head,
+    staged_from_file,
+)
+from airlock.pipeline.inspect import Inspector
+from airlock.pipeline.staging import HEAD_BYTES, Staging
+from airlock.service import Service, UploadOptions
+
+LOCK_LEASE = dt.timedelta(seconds=60)
+_LEASE_REFRESH_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An upload after a request: its state, and the File it became (if it just did)."""
+
+    upload: Upload
+    file: FileRecord | None = None
+
+
+class Resumable:
+    """The tus use cases. Errors are Airlock errors; a rejection deletes the upload."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        staging: Staging,
+        service: Service,
+        inspector: Inspector,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.staging = staging
+        self.service = service
+        self.inspector = inspector
+        self.clock = clock
+
+    def path(self, upload_id: str) -> Path:
+        return self.staging.root / f"tus-{upload_id}.part"
+
+    def _expiry(self) -> dt.datetime:
+        return self.clock() + dt.timedelta(seconds=self.settings.staging_max_age)
+
+    # Creation --------------------------------------------------------------------------------
+
+    def create(
+        self,
+        user: User,
+        length: int | None,
+        metadata_header: str,
+        concat: Concat | None,
+    ) -> Upload:
+        """A new, empty upload (``length`` None: deferred). Refuses at once what could never
+        pass: too large, over quota, a disallowed extension."""
+        metadata = parse_metadata(metadata_header)
+        opts = UploadOptions.parse(metadata.get("visibility"), None)
+        filename = metadata.get("filename", "")
+        if concat is not None and concat.kind == "final":
+            raise BadRequest("A final upload is created with its parts.")
+        if length is not None:
+            self._check_length(length)
+            if concat is None:
+                self.service.check_quota(user, length)
+        if filename and concat is None:
+            self.inspector.check_name(filename)
+        now = self.clock()
+        upload_id = new_id()
+        self.path(upload_id).touch(mode=0o600, exist_ok=False)
+        with self.db.write() as conn:
+            repo.add(
+                conn, id=upload_id, owner_id=user.id, length=length, offset=0,
+                metadata=metadata_header or "", filename=filename, visibility=opts.visibility,
+                concat=concat.kind if concat else "", parts="", head_checked=False,
+                created_at=now, expires_at=self._expiry(),
+            )  # fmt: skip
+            upload = repo.get(conn, upload_id)
+        assert upload is not None
+        return upload
+
+    def _check_length(self, length: int) -> None:
+        if length > self.settings.max_file_size:
+            raise TooLarge(
+                f"The upload exceeds the limit of {self.settings.max_file_size} bytes.",
+                limit=self.settings.max_file_size,
+            )
+
+    def create_final(self, user: User, metadata_header: str, concat: Concat) -> Outcome:
+        """A final upload joining finished partial uploads of the caller, in order; its checks
+        run at once. The partial uploads are consumed either way."""
+        metadata = parse_metadata(metadata_header)
+        opts = UploadOptions.parse(metadata.get("visibility"), None)
+        filename = metadata.get("filename", "")
+        parts = [self._visible(user, pid) for pid in concat.parts]
+        for part in parts:
+            if part.concat != "partial":
+                raise BadRequest("Upload-Concat: final may only join partial uploads.")
+            if not part.complete:
+                raise BadRequest("A partial upload named in Upload-Concat is not finished yet.")
+        total = sum(p.length or 0 for p in parts)
+        self._check_length(total)
+        now = self.clock()
+        upload_id = new_id()
+        target = self.path(upload_id)
+        concatenate(target, [self.path(p.id) for p in parts])
+        with self.db.write() as conn:
+            repo.add(
+                conn, id=upload_id, owner_id=user.id, length=total, offset=total,
+                metadata=metadata_header or "", filename=filename, visibility=opts.visibility,
+                concat="final", parts=" ".join(p.id for p in parts), head_checked=True,
+                created_at=now, expires_at=self._expiry(),
+            )  # fmt: skip
+            for part in parts:
+                repo.remove(conn, part.id)
+            upload = repo.get(conn, upload_id)
+        for part in parts:
+            self.path(part.id).unlink(missing_ok=True)
+        assert upload is not None
+        return Outcome(upload, self._complete(user, upload))
+
+    # Reading state ---------------------------------------------------------------------------
+
+    def _visible(self, user: User, upload_id: str) -> Upload:
+        """The caller's upload; others' are ``NotFound``, expired ones ``Gone``."""
+        with self.db.read() as conn:
+            upload = repo.get(conn, upload_id)
+        if upload is None or upload.owner_id != user.id:
+            raise NotFound("No such upload.")
+        if upload.expires_at <= self.clock():
+            self._delete(upload.id)
+            raise Gone("This upload has expired.")
+        return upload
+
+    def status(self, user: User, upload_id: str) -> Upload:
+        """The upload's state for HEAD (a finished one carries ``file_id``)."""
+        return self._visible(user, upload_id)
+
+    # Appending -------------------------------------------------------------------------------
+
+    def patch(
+        self,
+        user: User,
+        upload_id: str,
+        offset: int,
+        length: int | None,
+        checksum: Checksum | None,
+        chunks: Iterable[bytes],
+    ) -> Outcome:
+        """Append a body at ``offset``; the request that brings the last byte runs every check
+        and makes the File. ``Conflict`` for a wrong offset or a concurrent PATCH."""
+        upload = self._visible(user, upload_id)
+        if upload.concat == "final":
+            raise Forbidden("A final upload cannot be patched.")
+        if upload.file_id is not None:
+            raise Conflict("This upload is finished.", file_id=upload.file_id)
+        token = new_id()
+        now = self.clock()
+        with self.db.write() as conn:
+            if not repo.acquire(conn, upload_id, token, now, now + LOCK_LEASE):
+                raise Conflict("Another request is writing to this upload.")
+        try:
+            upload = self._visible(user, upload_id)
+            if offset != upload.offset:
+                raise Conflict(
+                    "Upload-Offset does not match the upload's offset.",
+                    offset=upload.offset,
+                )
+            if length is not None:
+                upload = self._set_length(upload, length)
+            result = self._append(user, upload, token, offset, checksum, chunks)
+        except BaseException:
+            with self.db.write() as conn:
+                repo.release(conn, upload_id, token)
+            raise
+        with self.db.write() as conn:
+            repo.release(conn, upload_id, token, offset=offset + result.written,
+                         expires_at=self._expiry())  # fmt: skip
+            upload = repo.get(conn, upload_id)
+        if upload is None:
+            raise NotFound("No such upload.")
+        if result.interrupted is not None:
+            raise result.interrupted
+        if upload.complete and upload.concat != "partial":
+            return Outcome(upload, self._complete(user, upload))
+        return Outcome(upload)
+
+    def _set_length(self, upload: Upload, length: int) -> Upload:
+        if upload.length is not None:
+            if length != upload.length:
+                raise BadRequest("Upload-Length cannot change once set.")
+            return upload
+        if length < upload.offset:
+            raise BadRequest("Upload-Length is smaller than what was already sent.")
+        self._check_length(length)
+        with self.db.write() as conn:
+            repo.set_values(conn, upload.id, length=length)
+            updated = repo.get(conn, upload.id)
+        assert updated is not None
+        return updated
+
+    def _append(
+        self, user: User, upload: Upload, token: str, offset: int, checksum: Checksum | None,
+        chunks: Iterable[bytes],
+    ) -> Appended:  # fmt: skip
+        limit = upload.length if upload.length is not None else self.settings.max_file_size
+        room = limit - offset
+        needs_head = not upload.head_checked and upload.concat != "partial"
+        head_at = min(HEAD_BYTES, upload.length) if upload.length is not None else HEAD_BYTES
+        last_refresh = time.monotonic()
+
+        def after_chunk(written: int) -> None:
+            nonlocal needs_head, last_refresh
+            if needs_head and offset + written >= head_at:
+                needs_head = False
+                self._early_check(upload)
+            if time.monotonic() - last_refresh > _LEASE_REFRESH_SECONDS:
+                last_refresh = time.monotonic()
+                with self.db.write() as conn:
+                    repo.extend(conn, upload.id, token, self.clock() + LOCK_LEASE)
+
+        return append(
+            self.path(upload.id), offset, chunks, room,
+            (checksum.algorithm, checksum.digest) if checksum else None, after_chunk,
+        )  # fmt: skip
+
+    def _early_check(self, upload: Upload) -> None:
+        """The first bytes are in: refuse now a type that can never pass, before the rest."""
+        head = read_head(self.path(upload.id))
+        try:
+            self.inspector.early_check(head, upload.filename)
+        except Rejected:
+            self._delete(upload.id)
+            raise
+        with self.db.write() as conn:
+            repo.set_values(conn, upload.id, head_checked=True)
+
+    def _complete(self, user: User, upload: Upload) -> FileRecord:
+        """Every check of the pipeline; on success the upload remembers its File, on rejection
+        it is deleted."""
+        staged = staged_from_file(self.path(upload.id))
+        opts = UploadOptions(upload.visibility, None)
+        try:
+            record = self.service.store(user, staged, upload.filename or "upload", opts)
+        except AirlockError:
+            self._delete(upload.id)
+            raise
+        with self.db.write() as conn:
+            repo.set_values(conn, upload.id, file_id=record.id)
+        return record
+
+    # Termination and expiry ------------------------------------------------------------------
+
+    def terminate(self, user: User, upload_id: str) -> None:
+        """Delete the upload and its bytes."""
+        upload = self._visible(user, upload_id)
+        self._delete(upload.id)
+
+    def _delete(self, upload_id: str) -> None:
+        with self.db.write() as conn:
+            repo.remove(conn, upload_id)
+        self.path(upload_id).unlink(missing_ok=True)
+
+    def collect(self, now: dt.datetime) -> int:
+        """Remove expired uploads and their bytes (``airlock gc``); how many went."""
+        removed = 0
+        while True:
+            with self.db.read() as conn:
+                batch = repo.expired(conn, now)
+            if not batch:
+                return removed
+            for upload in batch:
+                self._delete(upload.id)
+                removed += 1

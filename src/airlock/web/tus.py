@@ -1,0 +1,157 @@
+"""``/api/v1/tus/``: the tus 1.0.0 protocol over the ``Resumable`` use cases."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+
+from flask import Blueprint, Response, request
+from werkzeug.http import parse_options_header
+
+from airlock.core import tus
+from airlock.db.records import Upload
+from airlock.errors import BadRequest, UnsupportedMediaType
+from airlock.resumable import Outcome
+from airlock.web.api import body_chunks_for
+from airlock.web.auth import current_user
+from airlock.web.state import state
+
+tus_bp = Blueprint("airlock_tus", __name__)
+
+EXPOSED_HEADERS = (
+    "Location", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires",
+    "Upload-Concat", "Upload-Defer-Length", "Upload-File-Id", "Tus-Resumable", "Tus-Version",
+    "Tus-Max-Size", "Tus-Extension", "Tus-Checksum-Algorithm",
+)  # fmt: skip
+ALLOWED_HEADERS = (
+    "Authorization", "Content-Type", "Tus-Resumable", "Upload-Length", "Upload-Metadata",
+    "Upload-Offset", "Upload-Checksum", "Upload-Concat", "Upload-Defer-Length",
+    "X-Requested-With", "X-CSRF-Token",
+)  # fmt: skip
+
+
+@tus_bp.after_request
+def _tus_headers(response: Response) -> Response:
+    response.headers["Tus-Resumable"] = tus.VERSION
+    response.headers.setdefault("Cache-Control", "no-store")
+    if response.status_code in (200, 201, 204, 303) and response.content_length == 0:
+        del response.headers["Content-Type"]  # no body, so no media type
+    if response.status_code == 412:
+        response.headers["Tus-Version"] = tus.VERSION
+    return response
+
+
+def _prefix() -> str:
+    rule = request.url_rule.rule if request.url_rule else ""
+    return rule.split("/tus/")[0] + "/tus/"
+
+
+def _upload_url(upload_id: str) -> str:
+    return f"{request.script_root}{_prefix()}{upload_id}"
+
+
+def _upload_headers(upload: Upload) -> dict[str, str]:
+    headers = {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Expires": format_datetime(upload.expires_at, usegmt=True),
+    }
+    if upload.length is None:
+        headers["Upload-Defer-Length"] = "1"
+    else:
+        headers["Upload-Length"] = str(upload.length)
+    if upload.metadata:
+        headers["Upload-Metadata"] = upload.metadata
+    if upload.concat == "partial":
+        headers["Upload-Concat"] = "partial"
+    elif upload.concat == "final":
+        headers["Upload-Concat"] = "final;" + " ".join(_upload_url(p) for p in upload.parts)
+    return headers
+
+
+def _offset_body() -> bool:
+    """Whether the request carries upload bytes (``application/offset+octet-stream``)."""
+    mimetype, _ = parse_options_header(request.headers.get("Content-Type", ""))
+    return mimetype == tus.OFFSET_MEDIA_TYPE
+
+
+def _finished(outcome: Outcome, status: int, headers: dict[str, str]) -> Response:
+    headers = {**_upload_headers(outcome.upload), **headers}
+    if outcome.file is not None:
+        headers["Upload-File-Id"] = outcome.file.id
+    return Response(status=status, headers=headers)
+
+
+@tus_bp.route("/", methods=["OPTIONS"], provide_automatic_options=False)
+@tus_bp.route("/<upload_id>", methods=["OPTIONS"], provide_automatic_options=False)
+def options(upload_id: str | None = None) -> Response:
+    headers = {
+        "Tus-Version": tus.VERSION,
+        "Tus-Extension": ",".join(tus.EXTENSIONS),
+        "Tus-Max-Size": str(state().settings.max_file_size),
+        "Tus-Checksum-Algorithm": ",".join(tus.CHECKSUM_ALGORITHMS),
+    }
+    return Response(status=204, headers=headers)
+
+
+@tus_bp.post("/")
+def create() -> Response:
+    tus.check_version(request.headers.get("Tus-Resumable"))
+    user = current_user()
+    resumable = state().resumable
+    concat = tus.parse_concat(request.headers.get("Upload-Concat"), _prefix())
+    metadata = request.headers.get("Upload-Metadata", "")
+    if concat is not None and concat.kind == "final":
+        outcome = resumable.create_final(user, metadata, concat)
+        return _finished(outcome, 201, {"Location": _upload_url(outcome.upload.id)})
+
+    length = tus.parse_int(request.headers.get("Upload-Length"), "Upload-Length")
+    defer = request.headers.get("Upload-Defer-Length")
+    if (length is None) == (defer is None) or (defer is not None and defer.strip() != "1"):
+        raise BadRequest("Send Upload-Length, or Upload-Defer-Length: 1.")
+    with_body = _offset_body()
+    if not with_body and (request.content_length or 0) > 0:
+        raise UnsupportedMediaType(f"Upload bytes must be sent as {tus.OFFSET_MEDIA_TYPE}.")
+    checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
+    upload = resumable.create(user, length, metadata, concat)
+    location = {"Location": _upload_url(upload.id)}
+    if with_body or length == 0:
+        chunks = body_chunks_for(state().settings.request_limit) if with_body else iter(())
+        outcome = resumable.patch(user, upload.id, 0, None, checksum, chunks)
+        return _finished(outcome, 201, location)
+    return _finished(Outcome(upload), 201, location)
+
+
+@tus_bp.route("/<upload_id>", methods=["HEAD", "GET"])
+def head(upload_id: str) -> Response:
+    tus.check_version(request.headers.get("Tus-Resumable"))
+    upload = state().resumable.status(current_user(), upload_id)
+    if upload.file_id is not None:
+        api = _prefix()[: -len("/tus/")]
+        return Response(
+            status=303,
+            headers={"Location": f"{request.script_root}{api}/files/{upload.file_id}",
+                     "Upload-File-Id": upload.file_id},
+        )  # fmt: skip
+    return Response(status=200, headers=_upload_headers(upload))
+
+
+@tus_bp.patch("/<upload_id>")
+def patch(upload_id: str) -> Response:
+    tus.check_version(request.headers.get("Tus-Resumable"))
+    if not _offset_body():
+        raise UnsupportedMediaType(f"PATCH bodies must be {tus.OFFSET_MEDIA_TYPE}.")
+    user = current_user()
+    offset = tus.parse_int(request.headers.get("Upload-Offset"), "Upload-Offset")
+    if offset is None:
+        raise BadRequest("Upload-Offset is required.")
+    length = tus.parse_int(request.headers.get("Upload-Length"), "Upload-Length")
+    checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
+    chunks = body_chunks_for(state().settings.request_limit)
+    outcome = state().resumable.patch(user, upload_id, offset, length, checksum, chunks)
+    return _finished(outcome, 204, {})
+
+
+@tus_bp.delete("/<upload_id>")
+def terminate(upload_id: str) -> Response:
+    tus.check_version(request.headers.get("Tus-Resumable"))
+    state().resumable.terminate(current_user(), upload_id)
+    return Response(status=204)
