@@ -730,6 +730,92 @@ def ops_paths() -> Json:
     }
 
 
+def tus_paths() -> Json:
+    """The tus 1.0.0 endpoints (https://tus.io/protocols/resumable-upload)."""
+    version = parameter("header", "Tus-Resumable", "The tus version: `1.0.0`.",
+                        {"const": "1.0.0"}, required=True)  # fmt: skip
+    upload_id = parameter("path", "id", "The upload's id (the last part of its URL).", ID)
+    count: Json = {"type": "integer", "minimum": 0}
+    state = {
+        "Upload-Offset": header("Bytes received so far.", count),
+        "Upload-Expires": header("When an unfinished upload is dropped (HTTP date)."),
+    }
+    done = {"Upload-File-Id": header("The File this upload became, once every check passed.")}
+    created = {"Location": header("The upload's URL.", required=True), **state, **done}
+    rejections = (413, 415, 422, 460, 503, 507)
+    octets = {"required": False, "description": "Bytes from offset 0 (creation-with-upload).",
+              "content": {"application/offset+octet-stream": {"schema": BINARY}}}  # fmt: skip
+    return {
+        f"{API}/tus/": {
+            "options": operation(
+                "tusOptions", "tus", "What the tus server supports",
+                {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size, "
+                                        "Tus-Checksum-Algorithm."}},
+                security=PUBLIC,
+            ),  # fmt: skip
+            "post": operation(
+                "tusCreate", "tus", "Create an upload (or join partial ones)",
+                {"201": {"description": "Created.", "headers": created},
+                 **errors(400, 401, 404, 409, 412), **errors(*rejections)},
+                params=[
+                    version,
+                    parameter("header", "Upload-Length", "Total size in bytes.", count),
+                    parameter("header", "Upload-Defer-Length", "`1`: size told later.",
+                              {"const": "1"}),
+                    parameter("header", "Upload-Metadata",
+                              "`filename`, `filetype` (ignored), `visibility`; base64 values.",
+                              {"type": "string"}),
+                    parameter("header", "Upload-Concat", "`partial`, or `final;URL URL …`.",
+                              {"type": "string"}),
+                ],
+                body=octets,
+            ),  # fmt: skip
+        },
+        f"{API}/tus/{{id}}": {
+            "options": operation(
+                "tusOptionsUpload", "tus", "What the tus server supports",
+                {"204": {"description": "As for the collection."}},
+                params=[upload_id], security=PUBLIC,
+            ),  # fmt: skip
+            "head": operation(
+                "tusHead", "tus", "An upload's progress",
+                {"200": {"description": "In progress.", "headers": state},
+                 "303": {"description": "Finished: `Location` is the File.", "headers": done},
+                 **errors(401, 404, 410, 412)},
+                params=[version, upload_id],
+            ),  # fmt: skip
+            "get": operation(
+                "tusGet", "tus", "As HEAD (finished uploads answer 303 to their File)",
+                {"200": {"description": "In progress.", "headers": state},
+                 "303": {"description": "Finished: `Location` is the File.", "headers": done},
+                 **errors(401, 404, 410, 412)},
+                params=[version, upload_id],
+            ),  # fmt: skip
+            "patch": operation(
+                "tusPatch", "tus", "Append bytes at Upload-Offset",
+                {"204": {"description": "Appended; the last byte runs every check.",
+                         "headers": {**state, **done}},
+                 **errors(400, 401, 403, 404, 409, 410, 412), **errors(*rejections)},
+                params=[
+                    version, upload_id,
+                    parameter("header", "Upload-Offset", "Where these bytes go.", count,
+                              required=True),
+                    parameter("header", "Upload-Checksum", "`sha1|md5|sha256 <base64>`.",
+                              {"type": "string"}),
+                ],
+                body={"required": True, "description": "The bytes.",
+                      "content": {"application/offset+octet-stream": {"schema": BINARY}}},
+            ),  # fmt: skip
+            "delete": operation(
+                "tusTerminate", "tus", "Terminate an upload",
+                {"204": {"description": "Gone, with its bytes."},
+                 **errors(401, 404, 410, 412)},
+                params=[version, upload_id],
+            ),  # fmt: skip
+        },
+    }
+
+
 # The document ---------------------------------------------------------------------------------
 
 
@@ -751,9 +837,11 @@ def openapi_document() -> dict[str, Any]:
             {"name": "account", "description": "The caller and their API tokens."},
             {"name": "meta", "description": "This description."},
             {"name": "ops", "description": "Operations endpoints."},
+            {"name": "tus", "description": "Resumable uploads (tus 1.0.0)."},
         ],
         "security": [{"bearerAuth": []}],
-        "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths()},
+        "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths(),
+                  **tus_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
