@@ -82,6 +82,8 @@ def parse_checksum(header: str | None) -> Checksum | None:
         digest = base64.b64decode(encoded.strip(), validate=True)
     except binascii.Error:
         raise BadRequest("Upload-Checksum is not valid base64.") from None
+    if not digest:
+        raise BadRequest("Upload-Checksum carries no digest.")
     return Checksum(algorithm, digest)
 
 
