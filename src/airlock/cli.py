@@ -211,3 +211,8 @@ def check(obj: Context) -> None:
     if problems:
         raise SystemExit(1)
 
+
+# At the bottom, and light: the client package loads when `airlock upload` runs, not before.
+from airlock.client.command import upload_command  # noqa: E402
+
+main.add_command(upload_command)

@@ -244,18 +244,25 @@ class Resumable:
         last_refresh = time.monotonic()
 
         def after_chunk(written: int) -> None:
-            nonlocal needs_head, last_refresh
+            nonlocal needs_head
             if needs_head and offset + written >= head_at:
                 needs_head = False
                 self._early_check(upload)
+
+        def before_write() -> None:
+            # A client that stalls longer than the lease may have lost the upload to another
+            # request; renew before writing, and stop if someone else holds it now.
+            nonlocal last_refresh
             if time.monotonic() - last_refresh > _LEASE_REFRESH_SECONDS:
-                last_refresh = time.monotonic()
                 with self.db.write() as conn:
-                    repo.extend(conn, upload.id, token, self.clock() + LOCK_LEASE)
+                    if not repo.extend(conn, upload.id, token, self.clock() + LOCK_LEASE):
+                        raise Conflict("Another request took over this upload.")
+                last_refresh = time.monotonic()
 
         return append(
             self.path(upload.id), offset, chunks, room,
             (checksum.algorithm, checksum.digest) if checksum else None, after_chunk,
+            before_write,
         )  # fmt: skip
 
     def _early_check(self, upload: Upload) -> None:

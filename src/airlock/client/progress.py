@@ -71,7 +71,7 @@ class _Row:
     name: str
     total: int
     done: int = 0
-    active: bool = False
+    state: str = "waiting"  # then "active", and "done" or "failed"
     started_at: float = 0.0
     started_done: int = 0
     samples: deque[tuple[float, int]] = field(default_factory=deque)
@@ -81,6 +81,10 @@ class _Row:
             return None
         (t0, d0), (t1, d1) = self.samples[0], self.samples[-1]
         return (d1 - d0) / (t1 - t0) if t1 - t0 >= 0.5 else None
+
+
+def _average(sent: int, elapsed: float) -> float | None:
+    return sent / elapsed if sent > 0 and elapsed > 0 else None
 
 
 class Progress:
@@ -100,7 +104,8 @@ class Progress:
         names += [self._total_name()] if len(files) > 1 else []
         self._name_width = min(NAME_WIDTH, max((len(n) for n in names), default=0))
         self._drawn = 0  # lines of the live block currently on the terminal
-        self._last_draw = -1e9
+        # Off a terminal the first snapshot comes one interval in: short runs print none.
+        self._last_draw = -1e9 if self._tty else clock()
         self._changed = False
 
     # -- events from the uploads -------------------------------------------------------------
@@ -109,7 +114,7 @@ class Progress:
         """``key`` is being uploaded from byte ``done`` on (non-zero when resuming)."""
         with self._lock:
             row = self._rows[key]
-            row.active, row.done, row.started_done = True, done, done
+            row.state, row.done, row.started_done = "active", done, done
             row.started_at = self._clock()
             row.samples.clear()
             self._sample(row)
@@ -126,17 +131,19 @@ class Progress:
             self._refresh()
 
     def finish(self, key: object, ok: bool) -> None:
-        """``key`` ended: its last line scrolls out of the live block."""
+        """``key`` ended. A finished file's last line (with its average rate) scrolls out of
+        the live block; a failed one just leaves it: the caller says why, in its own line."""
         with self._lock:
             row = self._rows[key]
-            row.active = False
-            elapsed = self._clock() - row.started_at
-            sent = row.done - row.started_done
-            rate = sent / elapsed if ok and elapsed > 0 and sent > 0 else None
-            if ok:
-                row.done = row.total
-            line = format_line(self._name(row.name), row.done, row.total, rate,
-                               "done" if ok else "failed")  # fmt: skip
+            row.state = "done" if ok else "failed"
+            if not ok:
+                if self._tty:
+                    self._draw()
+                return
+            now = self._clock()
+            rate = _average(row.total - row.started_done, now - (row.started_at or now))
+            row.done = row.total
+            line = format_line(self._name(row.name), row.done, row.total, rate, "done")
             self._print_above(self._stream, line)
 
     def message(self, text: str) -> None:
@@ -154,7 +161,7 @@ class Progress:
         with self._lock:
             self._erase()
             if len(self._rows) > 1:
-                self._stream.write(self._total_line() + "\n")
+                self._stream.write(self._final_line() + "\n")
             self._stream.flush()
 
     # -- rendering -------------------------------------------------------------------------
@@ -172,10 +179,23 @@ class Progress:
     def _name(self, name: str) -> str:
         return shorten(name, self._name_width).ljust(self._name_width)
 
+    def _final_line(self) -> str:
+        ok = [r for r in self._rows.values() if r.state == "done"]
+        failed = sum(1 for r in self._rows.values() if r.state == "failed")
+        left = len(self._rows) - len(ok) - failed  # an interrupted run
+        started = [r.started_at for r in self._rows.values() if r.started_at]
+        sent = sum(r.done - r.started_done for r in ok)
+        rate = _average(sent, self._clock() - min(started)) if started else None
+        status = f"{len(ok)} done" + (f", {failed} failed" if failed else "") + (
+            f", {left} not finished" if left else ""
+        )
+        return format_line(self._name(self._total_name()), sum(r.total for r in ok),
+                           sum(r.total for r in self._rows.values()), rate, status)  # fmt: skip
+
     def _total_line(self) -> str:
-        done = sum(r.done for r in self._rows.values())
+        done = sum(r.done for r in self._rows.values() if r.state != "failed")
         total = sum(r.total for r in self._rows.values())
-        rates = [r.rate() for r in self._rows.values() if r.active]
+        rates = [r.rate() for r in self._rows.values() if r.state == "active"]
         rate = sum(x for x in rates if x is not None) if any(x is not None for x in rates) else None
         return format_line(self._name(self._total_name()), done, total, rate)
 
@@ -183,7 +203,7 @@ class Progress:
         lines = [
             format_line(self._name(r.name), r.done, r.total, r.rate())
             for r in self._rows.values()
-            if r.active
+            if r.state == "active"
         ]
         if len(self._rows) > 1 and lines:
             lines.append(self._total_line())

@@ -14,7 +14,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,35 +48,41 @@ def fingerprint(
     return digest.hexdigest()
 
 
-def fingerprint_file(server: str, path: str, visibility: str) -> tuple[str, int]:
-    """The fingerprint of the file at ``path`` as it is now, and its size."""
+def fingerprint_file(server: str, path: str, visibility: str) -> tuple[str, os.stat_result]:
+    """The fingerprint of the file at ``path`` as it is now, and the ``stat`` it was made of."""
     with open(path, "rb") as fh:
         st = os.fstat(fh.fileno())
         head = fh.read(HEAD_BYTES)
-    return fingerprint(server, os.path.abspath(path), st.st_size, st.st_mtime_ns, head,
-                       visibility), st.st_size  # fmt: skip
+    key = fingerprint(server, os.path.abspath(path), st.st_size, st.st_mtime_ns, head, visibility)
+    return key, st
 
 
 class ResumeStore:
     """``{fingerprint: upload URL}`` on disk. Every call re-reads the file, so concurrent runs
     see each other's changes; a missing or unreadable file reads as empty."""
 
-    def __init__(self, path: Path, clock: Any = time.time) -> None:
+    def __init__(
+        self, path: Path, warn: Callable[[str], None] = lambda text: None, clock: Any = time.time
+    ) -> None:
         self.path = path
+        self._warn = warn
+        self._warned = False
         self._clock = clock
         self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
         """The upload URL remembered for ``key``."""
-        with self._locked():
+        entry = None
+        with self._guard(), self._locked():
             entry = self._read().get(key)
         if isinstance(entry, dict) and isinstance(entry.get("url"), str):
             return str(entry["url"])
         return entry if isinstance(entry, str) else None
 
     def put(self, key: str, url: str) -> None:
-        """Remember ``url`` for ``key`` (and forget entries too old to be of use)."""
-        with self._locked():
+        """Remember ``url`` for ``key`` (and forget entries too old to be of use). A file that
+        cannot be written costs only the resuming: a warning, once, and the upload goes on."""
+        with self._guard(), self._locked():
             data = self._read()
             now = self._clock()
             data = {k: v for k, v in data.items()
@@ -86,10 +92,19 @@ class ResumeStore:
 
     def drop(self, key: str) -> None:
         """Forget ``key`` (its File is done or its upload is gone)."""
-        with self._locked():
+        with self._guard(), self._locked():
             data = self._read()
             if data.pop(key, None) is not None:
                 self._write(data)
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if not self._warned:
+                self._warned = True
+                self._warn(f"cannot keep resume state in {self.path}: {exc.strerror or exc}")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -36,11 +36,13 @@ class Finished:
 
 
 class TusError(Exception):
-    """Base of the answers that are not plain success."""
+    """Base of the answers that are not plain success; ``code`` is Airlock's error code when
+    the answer carried one."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class Gone(TusError):
@@ -56,8 +58,8 @@ class Transient(TusError):
     """Try again later (5xx without a final code, 423, 429, a bad answer); ``delay`` is the
     server's ``Retry-After`` when it sent one."""
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, code: str | None = None, delay: float | None = None) -> None:
+        super().__init__(reason, code)
         self.delay = delay
 
 
@@ -85,14 +87,14 @@ def classify(reply: Reply) -> TusError:
     code, message = err if err else (f"http_{status}", f"HTTP {status} {reply.reason}".strip())
     reason = f"{message} ({code})"
     if status in (404, 410):
-        return Gone(reason)
+        return Gone(reason, code)
     if status in (409, 460):
-        return OutOfSync(reason)
+        return OutOfSync(reason, code)
     if err and code in FINAL_CODES:
-        return Refused(reason)
+        return Refused(reason, code)
     if status >= 500 or status in (423, 429):
-        return Transient(reason, retry_after(reply.header("Retry-After")))
-    return Refused(reason)
+        return Transient(reason, code, retry_after(reply.header("Retry-After")))
+    return Refused(reason, code)
 
 
 def retry_after(value: str | None) -> float | None:

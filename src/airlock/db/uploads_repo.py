@@ -55,6 +55,7 @@ def acquire(
 
 
 def extend(conn: Connection, upload_id: str, token: str, until: dt.datetime) -> bool:
+    """Renew our lock; False when another request has taken it since (ours had lapsed)."""
     result = conn.execute(
         update(uploads)
         .where(and_(uploads.c.id == upload_id, uploads.c.lock_token == token))

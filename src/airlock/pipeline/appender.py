@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from airlock.errors import AirlockError, BadRequest, ChecksumMismatch, StorageFull, TooLarge
+from airlock.errors import (
+    AirlockError,
+    BadRequest,
+    ChecksumMismatch,
+    Conflict,
+    StorageFull,
+    TooLarge,
+)
 from airlock.pipeline.staging import HEAD_BYTES, WRITEBACK_WINDOW, Staged
 from airlock.pipeline.writeback import start_writeback
 
@@ -30,11 +37,15 @@ def append(
     room: int | None,
     checksum: tuple[str, bytes] | None = None,
     after_chunk: Callable[[int], None] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> Appended:
     """Write ``chunks`` at ``offset`` (dropping any stray bytes past it first) and make them
     durable. ``room``: how many bytes may still come (``TooLarge`` beyond, and nothing of this
     body is kept). ``checksum``: (algorithm, digest) the whole body must match
     (``ChecksumMismatch``, nothing kept). ``after_chunk(bytes_so_far)`` may raise to stop.
+    ``before_write()`` may raise ``Conflict`` when the caller no longer owns the file (its lock
+    lapsed while the client stalled and another writer took over): then this writer stops at
+    once and touches nothing more, not even to undo.
 
     A body cut short by the client keeps what arrived, unless a checksum was asked for (it can
     no longer be verified): the result then carries the interruption.
@@ -53,6 +64,8 @@ def append(
                     raise TooLarge(
                         "The body goes past the upload's length.", length=offset + room
                     )
+                if before_write is not None:
+                    before_write()
                 if digest is not None:
                     digest.update(chunk)
                 _write_all(fd, chunk)
@@ -72,6 +85,8 @@ def append(
                 return Appended(0, interrupted)
         os.fdatasync(fd)
         return Appended(written, interrupted)
+    except Conflict:
+        raise  # someone else owns the file now: leave it alone
     except AirlockError:
         os.ftruncate(fd, offset)
         raise

@@ -33,7 +33,11 @@ ALLOWED_HEADERS = (
 def _tus_headers(response: Response) -> Response:
     response.headers["Tus-Resumable"] = tus.VERSION
     response.headers.setdefault("Cache-Control", "no-store")
-    if response.status_code in (200, 201, 204, 303) and response.content_length == 0:
+    if (
+        response.status_code in (200, 201, 204, 303)
+        and not response.is_streamed
+        and not response.get_data()
+    ):
         del response.headers["Content-Type"]  # no body, so no media type
     if response.status_code == 412:
         response.headers["Tus-Version"] = tus.VERSION
