@@ -7,6 +7,7 @@ PATCHes on one upload never interleave: each holds a lease in the upload's row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable
@@ -42,6 +43,7 @@ from airlock.service import Service, UploadOptions
 
 LOCK_LEASE = dt.timedelta(seconds=60)
 _LEASE_REFRESH_SECONDS = 15.0
+_WAIT_STEP = 0.1
 
 
 @dataclass(frozen=True)
@@ -167,8 +169,36 @@ class Resumable:
         return upload
 
     def status(self, user: User, upload_id: str) -> Upload:
-        """The upload's state for HEAD (a finished one carries ``file_id``)."""
-        return self._visible(user, upload_id)
+        """The upload's state for HEAD (a finished one carries ``file_id``). While the last
+        byte's checks run, this waits for their outcome (a rejected upload is then
+        ``NotFound``); if the request running them died, it runs them itself."""
+        upload = self._visible(user, upload_id)
+        deadline = time.monotonic() + LOCK_LEASE.total_seconds()
+        while upload.complete and upload.file_id is None and upload.concat != "partial":
+            with self.db.read() as conn:
+                locked = repo.is_locked(conn, upload_id, self.clock())
+            if not locked or time.monotonic() > deadline:
+                return self._finish_orphan(user, upload)
+            time.sleep(_WAIT_STEP)
+            upload = self._visible(user, upload_id)
+        return upload
+
+    def _finish_orphan(self, user: User, upload: Upload) -> Upload:
+        """Run the checks of an upload whose last byte arrived but whose request died."""
+        token = new_id()
+        now = self.clock()
+        with self.db.write() as conn:
+            if not repo.acquire(conn, upload.id, token, now, now + LOCK_LEASE):
+                return upload
+        try:
+            current = self._visible(user, upload.id)
+            if current.file_id is not None or not current.complete:
+                return current
+            file = self._complete(user, current)
+            return dataclasses.replace(current, file_id=file.id)
+        finally:
+            with self.db.write() as conn:
+                repo.release(conn, upload.id, token)
 
     # Appending -------------------------------------------------------------------------------
 
@@ -193,6 +223,7 @@ class Resumable:
         with self.db.write() as conn:
             if not repo.acquire(conn, upload_id, token, now, now + LOCK_LEASE):
                 raise Conflict("Another request is writing to this upload.")
+        file = None
         try:
             upload = self._visible(user, upload_id)
             if offset != upload.offset:
@@ -203,21 +234,24 @@ class Resumable:
             if length is not None:
                 upload = self._set_length(upload, length)
             result = self._append(user, upload, token, offset, checksum, chunks)
-        except BaseException:
+            with self.db.write() as conn:
+                if not repo.update_locked(conn, upload_id, token, offset=offset + result.written,
+                                          expires_at=self._expiry()):  # fmt: skip
+                    raise Conflict("Another request took over this upload.")
+                upload = repo.get(conn, upload_id)
+            if upload is None:
+                raise NotFound("No such upload.")
+            if result.interrupted is None and upload.complete and upload.concat != "partial":
+                # The lock stays ours while the checks run: a HEAD meanwhile waits for their
+                # outcome instead of calling finished an upload that may yet be refused.
+                file = self._complete(user, upload)
+                upload = dataclasses.replace(upload, file_id=file.id)
+        finally:
             with self.db.write() as conn:
                 repo.release(conn, upload_id, token)
-            raise
-        with self.db.write() as conn:
-            repo.release(conn, upload_id, token, offset=offset + result.written,
-                         expires_at=self._expiry())  # fmt: skip
-            upload = repo.get(conn, upload_id)
-        if upload is None:
-            raise NotFound("No such upload.")
         if result.interrupted is not None:
             raise result.interrupted
-        if upload.complete and upload.concat != "partial":
-            return Outcome(upload, self._complete(user, upload))
-        return Outcome(upload)
+        return Outcome(upload, file)
 
     def _set_length(self, upload: Upload, length: int) -> Upload:
         if upload.length is not None:

@@ -62,17 +62,20 @@ class LiveServer:
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"airlock serve exited: {self.log()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"airlock serve did not become healthy: {self.log()}")
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"airlock serve exited: {self.log()}")
+                try:
+                    if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
+                        return self
+                except requests.RequestException:  # not listening yet, or busy booting
+                    pass
+                time.sleep(0.1)
+            raise RuntimeError(f"airlock serve did not become healthy: {self.log()}")
+        except BaseException:
+            self.stop()
+            raise
 
     def add_user(self, name: str, admin: bool = False, quota: str | None = None) -> str:
         args = ["user", "add", name, "--password-stdin"] + (["--admin"] if admin else [])

@@ -64,6 +64,26 @@ def extend(conn: Connection, upload_id: str, token: str, until: dt.datetime) -> 
     return result.rowcount == 1
 
 
+def update_locked(conn: Connection, upload_id: str, token: str, **values: Any) -> bool:
+    """Store ``values`` if we still hold the lock."""
+    result = conn.execute(
+        update(uploads)
+        .where(and_(uploads.c.id == upload_id, uploads.c.lock_token == token))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def is_locked(conn: Connection, upload_id: str, now: dt.datetime) -> bool:
+    """Whether a request holds an unexpired lock on the upload."""
+    row = conn.execute(
+        select(uploads.c.locked_until).where(
+            and_(uploads.c.id == upload_id, uploads.c.locked_until >= now)
+        )
+    ).first()
+    return row is not None
+
+
 def release(conn: Connection, upload_id: str, token: str, **values: Any) -> bool:
     """Drop the lock (and store ``values``) if we still hold it."""
     result = conn.execute(
