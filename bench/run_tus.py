@@ -1,0 +1,962 @@
+#!/usr/bin/env python3
+"""tus 1.0.0 upload benchmark: Airlock's ``/api/v1/tus/`` against the official Node tus server.
+
+    .venv/bin/python bench/run_tus.py [--sizes 100M,1G] [--chunk-size 8M] [--out bench/RESULTS.md]
+
+Servers, started back to back, each on an ephemeral 127.0.0.1 port with its own data dir
+on the same filesystem as /work:
+
+* ``airlock``: ``airlock serve --workers 2`` (as bench/run.py starts it: bench user and
+  token, ``AIRLOCK_MAX_FILE_SIZE=2GB``, ``AIRLOCK_SCAN=off``), endpoint ``/api/v1/tus/``,
+  ``Authorization: Bearer TOKEN``; skipped with a message when its tus endpoint does not
+  answer ``OPTIONS`` with ``Tus-Resumable: 1.0.0``;
+* ``node-tus``: bench/tus/server.mjs, i.e. ``@tus/server`` + ``@tus/file-store`` (versions
+  pinned in bench/tus/package-lock.json), endpoint ``/files/``, no auth.
+
+Every upload is made by the same small tus client (this file, ``client`` subcommand, run
+as a child process like curl in run.py): ``POST`` to create, then ``PATCH``es of
+``--chunk-size`` bytes streamed from the file (sendfile) with ``Content-Length``, on one
+keep-alive connection ("chunked" mode), or one ``PATCH`` with the whole file ("single"
+mode). Per upload: MiB/s (file bytes / seconds from the POST to the last PATCH's
+response), CPU seconds of the server's process tree, peak RSS of each worker (sampled
+every 20 ms). Helpers come from bench/run.py. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as _dt
+import http.client
+import json
+import os
+import resource
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+TUS_DIR = os.path.join(BENCH_DIR, "tus")
+NODE_SERVER = os.path.join(TUS_DIR, "server.mjs")
+TUS_VERSION = "1.0.0"
+MiB = 1 << 20
+GiB = 1 << 30
+
+# ============================================================================ client
+# Kept free of third-party imports so the client child process starts fast.
+
+
+class TusError(Exception):
+    pass
+
+
+def _status_line(resp: http.client.HTTPResponse, body: bytes) -> str:
+    return f"HTTP {resp.status} {resp.reason}: {body[:300].decode('utf-8', 'replace').strip()}"
+
+
+def tus_upload(url: str, path: str, chunk_size: int, token: str | None, timeout: float,
+               deadline: float) -> dict:
+    """Uploads `path` to the tus endpoint `url`; returns a dict for the parent.
+
+    chunk_size <= 0 means one PATCH with the whole file."""
+    size = os.path.getsize(path)
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http" or u.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise TusError(f"refusing {url}: only http on the loopback")
+    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    base = {"Tus-Resumable": TUS_VERSION}
+    if token:
+        base["Authorization"] = f"Bearer {token}"
+    out = {"size": size, "patches": 0, "connections": 0, "file_id": None, "location": None}
+
+    def left() -> float:
+        rem = deadline - time.monotonic()
+        if rem <= 0:
+            raise TusError("client deadline passed")
+        return rem
+
+    def request(method: str, target: str, headers: dict, body_fd=None, offset=0, count=0):
+        conn.timeout = min(timeout, left())
+        if conn.sock is not None:
+            conn.sock.settimeout(conn.timeout)
+        else:
+            out["connections"] += 1  # http.client (re)connects in endheaders()
+        conn.putrequest(method, target, skip_host=False, skip_accept_encoding=True)
+        for k, v in {**base, **headers}.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        send_err = None
+        if count:
+            try:
+                sent = conn.sock.sendfile(body_fd, offset, count)
+                if sent != count:
+                    send_err = f"sent {sent} of {count} bytes"
+            except OSError as e:  # the server may have answered early and closed
+                send_err = f"{type(e).__name__}: {e}"
+        try:
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise TusError(f"{method} {target}: no response ({e}); send: {send_err or 'ok'}") from None
+        if resp.will_close:
+            conn.close()
+        if send_err and resp.status < 400:
+            raise TusError(f"{method} {target}: {send_err} but got {resp.status}")
+        return resp, data
+
+    try:
+        t0 = time.perf_counter()
+        meta = "filename " + base64.b64encode(os.path.basename(path).encode()).decode()
+        resp, body = request("POST", u.path or "/", {"Upload-Length": str(size),
+                                                     "Upload-Metadata": meta, "Content-Length": "0"})
+        if resp.status != 201:
+            raise TusError("POST: " + _status_line(resp, body))
+        loc = resp.getheader("Location")
+        if not loc:
+            raise TusError("POST: 201 without Location")
+        loc_abs = urllib.parse.urljoin(url, loc)
+        lu = urllib.parse.urlsplit(loc_abs)
+        if (lu.hostname, lu.port) != (u.hostname, u.port):
+            raise TusError(f"POST: Location {loc} points elsewhere")
+        target = lu.path + (f"?{lu.query}" if lu.query else "")
+        out["location"] = loc
+        offset = 0
+        step = size if chunk_size <= 0 else chunk_size
+        with open(path, "rb") as f:
+            while offset < size:
+                n = min(step, size - offset)
+                resp, body = request("PATCH", target, {
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": str(offset), "Content-Length": str(n)}, f, offset, n)
+                out["patches"] += 1
+                if resp.status != 204:
+                    raise TusError(f"PATCH at offset {offset} (+{n}): " + _status_line(resp, body))
+                got = resp.getheader("Upload-Offset")
+                if got != str(offset + n):
+                    raise TusError(f"PATCH at offset {offset} (+{n}): Upload-Offset {got!r}, "
+                                   f"expected {offset + n}")
+                offset += n
+                if offset == size:
+                    out["file_id"] = resp.getheader("Upload-File-Id")
+        out["seconds"] = time.perf_counter() - t0
+        out["ok"] = True
+    finally:
+        conn.close()
+    return out
+
+
+def client_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="run_tus.py client",
+                                 description="upload one file with tus; prints one JSON line; "
+                                             "bearer token from $TUS_BENCH_TOKEN if set")
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--file", required=True)
+    ap.add_argument("--chunk-size", type=int, default=8 * MiB, help="bytes per PATCH; 0 = one PATCH")
+    ap.add_argument("--timeout", type=float, default=120.0, help="socket timeout per request")
+    ap.add_argument("--max-time", type=float, default=600.0, help="whole upload")
+    a = ap.parse_args(argv)
+    deadline = time.monotonic() + a.max_time
+    try:
+        res = tus_upload(a.url, a.file, a.chunk_size, os.environ.get("TUS_BENCH_TOKEN") or None,
+                         a.timeout, deadline)
+    except (TusError, OSError, http.client.HTTPException) as e:
+        res = {"ok": False, "error": str(e)}
+    print(json.dumps(res), flush=True)
+    return 0 if res.get("ok") else 1
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "client":
+    sys.exit(client_main(sys.argv[2:]))
+
+# ============================================================================= bench
+
+sys.path.insert(0, BENCH_DIR)
+import run as rb  # noqa: E402  bench/run.py: helpers, Server, AirlockServer, RssSampler
+from run import (  # noqa: E402
+    MiB, GiB, AirlockServer, RssSampler, Server, cmd_output, free_port, log,
+    make_test_zip, mount_fstype, parse_size, pick_work_base, size_label,
+    system_busy, tree, tree_cpu)
+
+import psutil  # noqa: E402  (run.py exits with a hint when it is missing)
+
+WARMUP_SIZE = 1 * MiB
+MODES = ("chunked", "single")
+
+
+class NodeTusServer(Server):
+    name = "node-tus"
+    ready_path = "/files/"
+    ready_statuses = (200, 204, 400, 404, 405)
+
+    def __init__(self, base, env_extra=None):
+        super().__init__(base, env_extra)
+        self.store = os.path.join(self.dir, "store")
+        os.makedirs(self.store, exist_ok=True)
+        self.tus_url = self.url + "/files/"
+
+    def env(self):
+        e = super().env()
+        e["NODE_ENV"] = "production"
+        e.pop("DEBUG", None)
+        return e
+
+    def argv(self):
+        return [NODE_BIN, NODE_SERVER, self.store, str(self.port)]
+
+    def auth_token(self) -> str | None:
+        return None
+
+    def stored_path(self, upload_id: str) -> str:
+        return os.path.join(self.store, upload_id)
+
+
+class AirlockTus(AirlockServer):
+    """run.py's Airlock (bench user, token, limits) with its tus endpoint."""
+
+    @property
+    def tus_url(self) -> str:
+        return self.url + "/api/v1/tus/"
+
+    def auth_token(self) -> str | None:
+        return self.token
+
+
+def probe_tus(url: str, token: str | None = None, timeout: float = 10.0) -> tuple[bool, str]:
+    """OPTIONS on a tus endpoint: (speaks tus 1.0.0?, what it answered)."""
+    req = urllib.request.Request(url, method="OPTIONS")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, headers = r.status, r.headers
+    except urllib.error.HTTPError as e:
+        status, headers = e.code, e.headers
+    except (OSError, urllib.error.URLError) as e:
+        return False, f"OPTIONS {url}: {e}"
+    tr = headers.get("Tus-Resumable")
+    desc = (f"OPTIONS {url}: {status}, Tus-Resumable {tr!r}, Tus-Version {headers.get('Tus-Version')!r}, "
+            f"Tus-Extension {headers.get('Tus-Extension')!r}, Tus-Max-Size {headers.get('Tus-Max-Size')!r}")
+    return (status in (200, 204) and tr == TUS_VERSION), desc
+
+
+# ----------------------------------------------------------------------- measuring
+
+
+def kthread_cpu() -> float:
+    """user+system CPU of the kernel's threads (kthreadd and its children: writeback,
+    ext4 extent conversion, softirq...). Work an upload causes in the kernel lands here,
+    so it is told apart from other processes' CPU."""
+    total = 0.0
+    for p in psutil.process_iter(["ppid", "cpu_times"]):
+        try:
+            if p.pid == 2 or p.info["ppid"] == 2:
+                t = p.info["cpu_times"]
+                if t is not None:
+                    total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def disturbed(r) -> bool:
+    """Other processes (not the server, the client, this script or kernel threads) took a lot
+    of CPU during this upload."""
+    return r.other_procs_cpu > 0.5 and r.other_procs_cpu > 0.5 * r.seconds
+
+
+def pick_median(rs: list) -> object:
+    """The attempt with the median throughput, among the undisturbed successful ones if any."""
+    ok = [r for r in rs if r.ok]
+    if not ok:
+        return rs[-1]
+    ok = [r for r in ok if not disturbed(r)] or ok
+    ok.sort(key=lambda r: r.mibps)
+    return ok[(len(ok) - 1) // 2]
+
+
+class TusResult(rb.Result):
+    def __init__(self, server: str, mode: str, size: int):
+        super().__init__(server, f"tus {mode}", size)
+        self.mode = mode
+        self.patches = 0
+        self.connections = 0
+        self.upload_id = ""
+        self.rep = 0
+        self.attempt = 0
+        self.kthread_cpu = 0.0
+        self.other_procs_cpu = 0.0
+
+
+def client_timeouts(size: int) -> tuple[float, float]:
+    """(per-request socket timeout, whole-upload limit): 1 MiB/s floor plus a minute."""
+    whole = 60.0 + size / MiB
+    return min(whole, 120.0 + size / MiB / 4), whole
+
+
+def measure_tus(srv: Server, mode: str, path: str, size: int, chunk_size: int) -> TusResult:
+    res = TusResult(srv.name, mode, size)
+    per_req, whole = client_timeouts(size)
+    argv = [sys.executable, os.path.abspath(__file__), "client", "--url", srv.tus_url, "--file", path,
+            "--chunk-size", str(chunk_size if mode == "chunked" else 0),
+            "--timeout", f"{per_req:.0f}", "--max-time", f"{whole:.0f}"]
+    env = dict(os.environ)
+    env.pop("TUS_BENCH_TOKEN", None)
+    tok = srv.auth_token()
+    if tok:
+        env["TUS_BENCH_TOKEN"] = tok
+    root = srv.ps
+    srv.note_pids()
+    sampler = RssSampler(root)
+    sampler.sample()
+    res.rss_before = sampler.max_worker
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    k0 = kthread_cpu()
+    sys0 = system_busy()
+    cpu0 = tree_cpu(root)
+    sampler.start()
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=whole + 30, env=env)
+    except subprocess.TimeoutExpired:
+        p = None
+    finally:
+        cpu1 = tree_cpu(root)
+        sampler.finish()
+    sys1 = system_busy()
+    k1 = kthread_cpu()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    srv.note_pids()
+    res.cpu = cpu1 - cpu0
+    res.client_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    res.bench_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+    res.other_cpu = max(0.0, (sys1 - sys0) - res.cpu - res.client_cpu - res.bench_cpu)
+    res.kthread_cpu = max(0.0, k1 - k0)
+    res.other_procs_cpu = max(0.0, res.other_cpu - res.kthread_cpu)
+    res.rss_worker, res.rss_worker_desc, res.rss_tree = (
+        sampler.max_worker, sampler.max_worker_desc, sampler.max_tree)
+    if p is None:
+        res.error = f"tus client timed out after {whole + 30:.0f}s"
+        return res
+    try:
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        res.error = f"tus client exit {p.returncode}: {p.stderr.strip()[-400:]} {p.stdout.strip()[-200:]}"
+        return res
+    res.patches = out.get("patches", 0)
+    res.connections = out.get("connections", 0)
+    if not out.get("ok"):
+        res.error = out.get("error") or f"tus client exit {p.returncode}"
+        return res
+    res.seconds = float(out["seconds"])
+    res.mibps = size / res.seconds / MiB if res.seconds > 0 else 0.0
+    loc = out.get("location") or ""
+    res.upload_id = loc.rstrip("/").rsplit("/", 1)[-1]
+    res.extra = out.get("file_id") or ""
+    res.ok = True
+    return res
+
+
+def airlock_get_file(srv: AirlockTus, file_id: str, timeout: float = 30.0) -> tuple[int, object]:
+    req = urllib.request.Request(f"{srv.url}/api/v1/files/{urllib.parse.quote(file_id, safe='')}",
+                                 headers={"Authorization": f"Bearer {srv.token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read(1 << 20))
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(2000).decode("utf-8", "replace")
+    except ValueError as e:
+        return 0, f"bad JSON: {e}"
+
+
+def airlock_delete(srv: AirlockTus, file_id: str, timeout: float = 120.0) -> str:
+    req = urllib.request.Request(f"{srv.url}/api/v1/files/{urllib.parse.quote(file_id, safe='')}",
+                                 method="DELETE", headers={"Authorization": f"Bearer {srv.token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return str(r.status)
+    except urllib.error.HTTPError as e:
+        return f"{e.code} {e.read(300).decode('utf-8', 'replace')}"
+    except OSError as e:
+        return f"error {e}"
+
+
+class TusBench:
+    def __init__(self, args, work: str):
+        self.args = args
+        self.work = work
+        self.files_dir = os.path.join(work, "files")
+        os.makedirs(self.files_dir, exist_ok=True)
+        self.notes: list[str] = []
+        self.airlock_ids: list[str] = []
+        self.airlock_behaviour: list[str] = []
+
+    def note(self, msg: str) -> None:
+        log("NOTE: " + msg)
+        self.notes.append(msg)
+
+    prefault = rb.Bench.prefault
+
+    def verify(self, srv: Server, r: TusResult, sha: str) -> None:
+        if not r.ok:
+            return
+        if isinstance(srv, AirlockTus):
+            if not r.extra:
+                r.ok, r.error = False, "final PATCH answered 204 without Upload-File-Id"
+                return
+            self.airlock_ids.append(r.extra)
+            status, obj = airlock_get_file(srv, r.extra)
+            if status != 200 or not isinstance(obj, dict):
+                r.ok, r.error = False, f"GET /api/v1/files/{r.extra}: {status} {str(obj)[:300]}"
+            elif obj.get("size") != r.size:
+                r.ok, r.error = False, f"File.size {obj.get('size')} != {r.size}"
+            elif str(obj.get("sha256", "")).lower() != sha:
+                r.ok, r.error = False, f"File.sha256 {obj.get('sha256')} != {sha}"
+        else:
+            stored = srv.stored_path(r.upload_id)
+            try:
+                got = os.path.getsize(stored)
+            except OSError as e:
+                r.ok, r.error = False, f"stored file {stored}: {e}"
+                return
+            if got != r.size:
+                r.ok, r.error = False, f"stored file {stored} has {got} bytes, expected {r.size}"
+
+    def wait_quiet(self, limit: float) -> float:
+        """Waits up to `limit` seconds for a 1 s window in which other processes use at most
+        0.25 cores; returns the last window's busy cores."""
+        deadline = time.monotonic() + limit
+        while True:
+            b0, t0 = system_busy(), time.monotonic()
+            time.sleep(1.0)
+            busy = (system_busy() - b0) / (time.monotonic() - t0)
+            if busy <= 0.25 or time.monotonic() >= deadline:
+                return busy
+
+    def one(self, srv: Server, mode: str, path: str, size: int, sha: str,
+            warm: tuple[str, int, str], rep: int) -> list[TusResult]:
+        """One measured upload (after prefault and warm-up); a disturbed one is measured
+        again, up to --retry-disturbed times. Returns every attempt."""
+        attempts = []
+        for attempt in range(1 + max(0, self.args.retry_disturbed)):
+            r = self._one(srv, mode, path, size, sha, warm)
+            r.rep, r.attempt = rep, attempt
+            attempts.append(r)
+            if not (r.ok and disturbed(r)):
+                break
+            if attempt < self.args.retry_disturbed:
+                log("disturbed by other processes: measuring again")
+        return attempts
+
+    def _one(self, srv: Server, mode: str, path: str, size: int, sha: str,
+             warm: tuple[str, int, str]) -> TusResult:
+        if self.args.quiet_each > 0:
+            busy = self.wait_quiet(self.args.quiet_each)
+            if busy > 0.25:
+                log(f"machine still busy ({busy:.2f} cores) after {self.args.quiet_each:.0f}s; measuring anyway")
+        if self.args.prefault > 0:
+            self.prefault(int(size * self.args.prefault))
+        wpath, wsize, wsha = warm
+        w = measure_tus(srv, mode, wpath, wsize, self.args.chunk_size)
+        self.verify(srv, w, wsha)
+        if not w.ok:
+            self.note(f"warm-up {mode} upload on {srv.name} failed: {w.error}")
+        r = measure_tus(srv, mode, path, size, self.args.chunk_size)
+        self.verify(srv, r, sha)
+        tag = ("ok" + (" (DISTURBED)" if disturbed(r) else "")) if r.ok else f"FAILED: {r.error}"
+        log(f"{size_label(size):>8} {srv.name:9} {r.op:12} {r.mibps:8.1f} MiB/s  cpu {r.cpu:6.2f}s  "
+            f"client cpu {r.client_cpu:5.2f}s  kthreads {r.kthread_cpu:5.2f}s  other procs {r.other_procs_cpu:5.2f}s  "
+            f"worker rss {r.rss_worker / MiB:7.1f} MiB  patches {r.patches}  {tag}")
+        return r
+
+    def cleanup(self, servers: dict[str, Server]) -> None:
+        """Deletes what the uploads left behind (Airlock Files, the Node store)."""
+        air = servers.get("airlock")
+        if air is not None:
+            for fid in self.airlock_ids:
+                st = airlock_delete(air, fid)
+                if st != "204":
+                    self.note(f"airlock DELETE {fid} answered {st}")
+            self.airlock_ids.clear()
+        node = servers.get("node-tus")
+        if node is not None:
+            for name in os.listdir(node.store):
+                try:
+                    os.unlink(os.path.join(node.store, name))
+                except OSError:
+                    pass
+
+
+# -------------------------------------------------------------------------- report
+
+
+def fmt_table(rows: list[TusResult], runs) -> str:
+    head = ("| size | server | mode | PATCHes | MiB/s | MiB/s min–max (attempts) | seconds | server CPU s "
+            "| client CPU s | kernel threads CPU s | other procs CPU s | peak worker RSS MiB | peak tree RSS MiB "
+            "| status |")
+    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    lines = [head, sep]
+    for r in rows:
+        status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:200])
+        all_runs = runs.get((r.size, r.server, r.mode), [r])
+        ok = [x.mibps for x in all_runs if x.ok]
+        nd = sum(1 for x in all_runs if x.ok and disturbed(x))
+        spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)} ok" if ok else f"– (0/{len(all_runs)} ok"
+        spread += f", {nd} disturbed)" if nd else ")"
+        lines.append(
+            f"| {size_label(r.size)} | {r.server} | {r.mode} | {r.patches} | {r.mibps:.1f} | {spread} | "
+            f"{r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | {r.kthread_cpu:.2f} | {r.other_procs_cpu:.2f} | "
+            f"{r.rss_worker / MiB:.1f} | {r.rss_tree / MiB:.1f} | {status} |")
+    return "\n".join(lines)
+
+
+def paired(runs, size, mode) -> float | None:
+    """Median over repeats of Airlock/Node within the same repeat (undisturbed attempts only)."""
+    def by_rep(key):
+        out = {}
+        for x in runs.get(key, []):
+            if x.ok and not disturbed(x):
+                out[x.rep] = x
+        return out
+    a, b = by_rep((size, "airlock", mode)), by_rep((size, "node-tus", mode))
+    rs = sorted(a[k].mibps / b[k].mibps for k in a if k in b and b[k].mibps > 0)
+    if not rs:
+        return None
+    return rs[(len(rs) - 1) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+
+
+def analyse(sizes, modes, table, runs, airlock_on: bool, target: float, rss_max: int, rss_flat: int):
+    ratio_lines, mem_lines, target_lines = [], [], []
+    ratio_lines.append("| Airlock / Node | " + " | ".join(size_label(s) for s in sizes) + " | target |")
+    ratio_lines.append("|---|" + "---:|" * len(sizes) + "---|")
+    for mode in modes:
+        cells, verdicts = [], []
+        for s in sizes:
+            a, n = table.get((s, "airlock", mode)), table.get((s, "node-tus", mode))
+            r = a.mibps / n.mibps if a and n and a.ok and n.ok and n.mibps > 0 else None
+            pr = paired(runs, s, mode)
+            cells.append(("n/a" if r is None else f"{r:.2f}×") + f" (paired {'n/a' if pr is None else f'{pr:.2f}×'})")
+            verdicts.append(None if r is None else r >= target)
+        label = f"tus {mode}" + (f" ({size_label(ARGS_CHUNK)} PATCHes)" if mode == "chunked" else " (one PATCH)")
+        ratio_lines.append(f"| {label} | " + " | ".join(cells) + f" | ≥ {target:g}× |")
+        if not airlock_on:
+            mark = "not measured (Airlock skipped)"
+        elif all(v is None for v in verdicts):
+            mark = "not measured (an upload failed)"
+        elif any(v is None for v in verdicts):
+            mark = ("**missed**" if any(v is False for v in verdicts) else "partly measured") + " (an upload failed)"
+        else:
+            mark = "met" if all(verdicts) else "**missed**"
+        target_lines.append(f"- throughput {label} ≥ {target:g}× Node: {mark} ("
+                            + ", ".join(f"{size_label(s)}: {c}" for s, c in zip(sizes, cells)) + ")")
+    vals_all = []
+    diffs = []
+    small, big = min(sizes), max(sizes)
+    for mode in modes:
+        vals = {s: table[(s, "airlock", mode)] for s in sizes
+                if (s, "airlock", mode) in table and table[(s, "airlock", mode)].ok}
+        if not vals:
+            continue
+        vals_all += [r.rss_worker for r in vals.values()]
+        mem_lines.append(f"- Airlock peak worker RSS, tus {mode}: " + ", ".join(
+            f"{size_label(s)}: {r.rss_worker / MiB:.1f} MiB (largest worker just before: {r.rss_before / MiB:.1f} MiB)"
+            for s, r in vals.items()))
+        if small in vals and big in vals and small != big:
+            d = vals[big].rss_worker - vals[small].rss_worker
+            diffs.append(d)
+            mem_lines.append(f"- tus {mode}: {size_label(big)} − {size_label(small)} = {d / MiB:+.1f} MiB")
+        # every repeat, not only the median one
+        allr = [x.rss_worker for s in sizes for x in runs.get((s, "airlock", mode), []) if x.ok]
+        if allr:
+            mem_lines.append(f"- tus {mode}: peak worker RSS over all repeats and sizes "
+                             f"{min(allr) / MiB:.1f}–{max(allr) / MiB:.1f} MiB")
+    for mode in modes:
+        vals = {s: table[(s, "node-tus", mode)] for s in sizes
+                if (s, "node-tus", mode) in table and table[(s, "node-tus", mode)].ok}
+        if vals:
+            mem_lines.append(f"- Node tus server (one process) peak RSS, tus {mode}: " + ", ".join(
+                f"{size_label(s)}: {r.rss_worker / MiB:.1f} MiB" for s, r in vals.items()))
+    if not airlock_on or not vals_all:
+        target_lines.append(f"- Airlock peak worker RSS ≤ {rss_max / MiB:.0f} MiB — not measured")
+        target_lines.append(f"- Airlock peak worker RSS flat (within {rss_flat / MiB:.0f} MiB) — not measured")
+    else:
+        mx = max(vals_all)
+        target_lines.append(f"- Airlock peak worker RSS ≤ {rss_max / MiB:.0f} MiB: "
+                            f"{'met' if mx <= rss_max else '**missed**'} (max over its tus uploads: {mx / MiB:.1f} MiB)")
+        if diffs:
+            worst = max(diffs, key=abs)
+            target_lines.append(
+                f"- Airlock peak worker RSS flat, {size_label(big)} vs {size_label(small)} within "
+                f"{rss_flat / MiB:.0f} MiB: {'met' if abs(worst) <= rss_flat else '**missed**'} "
+                f"(largest difference {worst / MiB:+.1f} MiB)")
+        else:
+            target_lines.append("- Airlock peak worker RSS flat — not measured (needs two sizes)")
+    return ratio_lines, mem_lines, target_lines
+
+
+def tus_versions() -> str:
+    try:
+        with open(os.path.join(TUS_DIR, "package-lock.json")) as f:
+            pk = json.load(f).get("packages", {})
+        return ", ".join(f"{n} {pk.get('node_modules/' + n, {}).get('version', '?')}"
+                         for n in ("@tus/server", "@tus/file-store", "@tus/utils", "srvx"))
+    except (OSError, ValueError):
+        return "@tus/* versions unknown"
+
+
+def machine_info(work: str) -> list[str]:
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    df = cmd_output(["df", "-hT", work]).splitlines()
+    git = cmd_output(["git", "-C", rb.ROOT, "log", "-1", "--format=%h %s"])
+    if "fatal" in git or not git:
+        git = "(no commits yet)"
+    dirty = cmd_output(["git", "-C", rb.ROOT, "status", "--short", "--", "src"])
+    return [
+        f"- date: `{cmd_output(['date', '-u'])}`",
+        f"- nproc: {cmd_output(['nproc'])}; CPU: {model}; kernel: {cmd_output(['uname', '-r'])}",
+        "- memory (`free -h`):",
+        "",
+        "```",
+        cmd_output(["free", "-h"]),
+        "```",
+        "",
+        f"- work dir filesystem: `{df[-1] if df else '?'}`",
+        f"- Node {cmd_output([NODE_BIN, '--version'])} with {tus_versions()}; Python {sys.version.split()[0]}",
+        f"- repository HEAD: {git}" + (f" (with uncommitted changes under src/: "
+                                       f"{', '.join(ln.split()[-1] for ln in dirty.splitlines()[:8])})"
+                                       if dirty.strip() else ""),
+    ]
+
+
+# ---------------------------------------------------------------------------- main
+
+NODE_BIN = shutil.which("node") or "/usr/bin/node"
+ARGS_CHUNK = 8 * MiB
+
+
+def check_airlock(args) -> int:
+    """Starts Airlock, asks OPTIONS /api/v1/tus/, stops it. Exit 0 when it speaks tus 1.0.0."""
+    ok, why = rb.airlock_available()
+    if not ok:
+        log(why)
+        return 1
+    base = pick_work_base(args.work_base)
+    work = tempfile.mkdtemp(prefix="airlock-tus-check-", dir=base)
+    srv = AirlockTus(work, {"AIRLOCK_SCAN": "off"})
+    try:
+        srv.start()
+        ok, desc = probe_tus(srv.tus_url, srv.token)
+        log(("OK: " if ok else "NOT YET: ") + desc)
+        return 0 if ok else 1
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        log(f"Airlock did not start: {e}")
+        return 1
+    finally:
+        srv.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    global WARMUP_SIZE, NODE_BIN, ARGS_CHUNK
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100M,1G", help="comma-separated sizes (M = MiB, G = GiB)")
+    ap.add_argument("--chunk-size", default="8M", help="bytes per PATCH in chunked mode (default 8M)")
+    ap.add_argument("--modes", default="chunked,single", help="chunked, single or both (default)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per size (median reported; default 3)")
+    ap.add_argument("--out", default=os.path.join(BENCH_DIR, "RESULTS.md"), help="results file (appended)")
+    ap.add_argument("--no-write", action="store_true", help="print only, do not append to --out")
+    ap.add_argument("--prefault", type=float, default=2.0, metavar="FACTOR",
+                    help="before each measured upload write and delete a scratch file of FACTOR × size "
+                         "(default 2); 0 disables. See README")
+    ap.add_argument("--wait-quiet", type=float, default=120.0, metavar="SECONDS",
+                    help="before starting, wait up to this long for the machine to go idle")
+    ap.add_argument("--quiet-each", type=float, default=30.0, metavar="SECONDS",
+                    help="before each measured upload, wait up to this long for a quiet second (default 30)")
+    ap.add_argument("--retry-disturbed", type=int, default=2, metavar="N",
+                    help="measure an upload disturbed by other processes again, up to N times (default 2)")
+    ap.add_argument("--warmup-size", default="1M", help="size of the warm-up upload before each measurement")
+    ap.add_argument("--target", type=float, default=1.5, help="throughput target Airlock/Node (default 1.5)")
+    ap.add_argument("--airlock-bin", default=rb.AIRLOCK_BIN, help="the airlock command (default: %(default)s)")
+    ap.add_argument("--airlock-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for Airlock (default adds AIRLOCK_SCAN=off)")
+    ap.add_argument("--no-airlock", action="store_true", help="benchmark the Node server only")
+    ap.add_argument("--check-airlock", action="store_true",
+                    help="only start Airlock, probe OPTIONS /api/v1/tus/, stop; exit 0 if it speaks tus 1.0.0")
+    ap.add_argument("--node-bin", default=NODE_BIN, help="node (default: %(default)s)")
+    ap.add_argument("--work-base", help="where to make the temp dir (same filesystem as /work, not tmpfs)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
+    args = ap.parse_args()
+
+    rb.AIRLOCK_BIN = args.airlock_bin
+    NODE_BIN = args.node_bin
+    if args.check_airlock:
+        return check_airlock(args)
+    WARMUP_SIZE = parse_size(args.warmup_size)
+    args.chunk_size = ARGS_CHUNK = parse_size(args.chunk_size)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        ap.error(f"--modes: choose from {', '.join(MODES)}")
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.repeat < 1:
+        ap.error("--repeat must be >= 1")
+    if args.chunk_size < 1:
+        ap.error("--chunk-size must be positive")
+    if not sizes or any(s < 2 * WARMUP_SIZE for s in sizes):
+        ap.error(f"sizes must be at least {2 * WARMUP_SIZE} bytes")
+    argv_str = shlex.join([os.path.relpath(sys.executable, os.getcwd())
+                           if sys.executable.startswith(os.getcwd()) else sys.executable, *sys.argv])
+    command = f"cd {shlex.quote(os.getcwd())} && {argv_str}"
+
+    if not os.path.exists(NODE_BIN):
+        sys.exit(f"run_tus.py: node not found at {NODE_BIN}")
+    if not os.path.isdir(os.path.join(TUS_DIR, "node_modules", "@tus", "server")):
+        sys.exit("run_tus.py: bench/tus/node_modules is missing; run: npm ci --prefix bench/tus "
+                 "(or bash bench/setup.sh)")
+
+    airlock_env = {"AIRLOCK_SCAN": "off"}
+    for kv in args.airlock_env:
+        k, _, v = kv.partition("=")
+        airlock_env[k] = v
+    airlock_on, why = (False, "--no-airlock given") if args.no_airlock else rb.airlock_available()
+    if not airlock_on:
+        log(f"SKIPPING AIRLOCK: {why}. Only the Node server is measured.")
+
+    base = pick_work_base(args.work_base)
+    need = sum(sizes) + max(sizes) * (args.prefault + 4) + GiB
+    free = shutil.disk_usage(base).free
+    if free < need:
+        sys.exit(f"run_tus.py: {base} has {free / GiB:.1f} GiB free; this run needs ~{need / GiB:.1f} GiB")
+    work = tempfile.mkdtemp(prefix="airlock-tus-bench-", dir=base)
+    log(f"work dir {work} ({mount_fstype(work)}, same filesystem as /work)")
+
+    def _sig(signum, _frame):
+        raise SystemExit(f"run_tus.py: got signal {signum}")
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _sig)
+
+    servers: dict[str, Server] = {}
+    bench = TusBench(args, work)
+    runs: dict[tuple[int, str, str], list[TusResult]] = {}
+    test_files: dict[int, tuple[str, int, str]] = {}
+    memory_end: dict[str, str] = {}
+    probe_desc = ""
+    started = time.time()
+    rc = 0
+    quiet_deadline = time.monotonic() + args.wait_quiet
+    while True:
+        b0, t0 = system_busy(), time.monotonic()
+        time.sleep(2.0)
+        busy = (system_busy() - b0) / (time.monotonic() - t0)
+        log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
+        if busy <= 0.25 or time.monotonic() >= quiet_deadline:
+            break
+        log(f"waiting for the machine to go quiet (up to {args.wait_quiet:.0f}s, --wait-quiet)")
+        time.sleep(3.0)
+    if busy > 0.25:
+        bench.note(f"the machine was busy before the run ({busy:.2f} cores in use by other processes); "
+                   "numbers may be disturbed")
+    try:
+        wpath = os.path.join(bench.files_dir, "warmup.zip")
+        wsize, wsha = make_test_zip(wpath, WARMUP_SIZE, seed=1)
+        for s in sizes:
+            p = os.path.join(bench.files_dir, f"bench-{size_label(s).replace(' ', '')}.zip")
+            t0 = time.monotonic()
+            real, sha = make_test_zip(p, s, seed=s)
+            test_files[s] = (p, real, sha)
+            log(f"test file {p}: {real} bytes, sha256 {sha[:16]}…, made in {time.monotonic() - t0:.1f}s")
+
+        servers["node-tus"] = NodeTusServer(work)
+        if airlock_on:
+            servers["airlock"] = AirlockTus(work, airlock_env, max_size=max(sizes))
+        for key in list(servers):
+            try:
+                servers[key].start()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                if key != "airlock":
+                    raise
+                bench.note(f"Airlock failed to start: {e}")
+                servers.pop(key).stop()
+                airlock_on, why = False, "failed to start"
+        node = servers["node-tus"]
+        ok, desc = probe_tus(node.tus_url)
+        if not ok:
+            raise RuntimeError(f"the Node tus server does not speak tus: {desc}")
+        if "airlock" in servers:
+            ok, probe_desc = probe_tus(servers["airlock"].tus_url, servers["airlock"].token)
+            log(probe_desc)
+            if not ok:
+                bench.note(f"Airlock's tus endpoint is not there yet ({probe_desc}); Airlock skipped")
+                servers.pop("airlock").stop()
+                airlock_on, why = False, "no tus endpoint (OPTIONS /api/v1/tus/ without Tus-Resumable: 1.0.0)"
+
+        for s in sizes:
+            path, real, sha = test_files[s]
+            for rep in range(args.repeat):
+                combos = [(srv, m) for m in modes for srv in servers.values()]
+                k = rep % len(combos)
+                for srv, mode in combos[k:] + combos[:k]:
+                    for r in bench.one(srv, mode, path, real, sha, (wpath, wsize, wsha), rep):
+                        runs.setdefault((real, srv.name, mode), []).append(r)
+                bench.cleanup(servers)
+        for key, srv in servers.items():
+            parts = []
+            procs = tree(srv.ps)
+            parents = set()
+            for p in procs:
+                try:
+                    parents.add(p.ppid())
+                except psutil.Error:
+                    pass
+            for p in procs:
+                if p.pid in parents and len(procs) > 1:
+                    continue
+                try:
+                    m = p.memory_full_info()
+                    parts.append(f"[{p.pid}] rss {m.rss / MiB:.1f} / pss {m.pss / MiB:.1f} / uss {m.uss / MiB:.1f}")
+                except psutil.Error:
+                    pass
+            memory_end[key] = "; ".join(parts)
+    except KeyboardInterrupt:
+        log("interrupted")
+        rc = 130
+    finally:
+        server_logs = {}
+        for key in reversed(list(servers)):
+            srv = servers[key]
+            if srv.proc and srv.proc.poll() is not None:
+                bench.note(f"{key} exited during the run with code {srv.proc.returncode}; "
+                           f"log tail:\n{srv.log_tail(10)}")
+            log(f"stopping {key}")
+            srv.stop()
+            server_logs[key] = srv.log_tail(30)
+        if args.keep:
+            log(f"keeping {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    if not runs:
+        log("nothing was measured")
+        return rc or 1
+
+    real_sizes = [test_files[s][1] for s in sizes if s in test_files]
+    table: dict[tuple[int, str, str], TusResult] = {}
+    rows = []
+    for s in real_sizes:
+        for mode in modes:
+            for srv in ("airlock", "node-tus"):
+                rs = runs.get((s, srv, mode))
+                if rs:
+                    table[(s, srv, mode)] = pick_median(rs)
+                    rows.append(table[(s, srv, mode)])
+    ratio_lines, mem_lines, target_lines = analyse(real_sizes, modes, table, runs, airlock_on,
+                                                   args.target, 64 * MiB, 8 * MiB)
+    failures = [r for rs in runs.values() for r in rs if not r.ok]
+
+    md = [f"## tus run of {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", "",
+          "Airlock's tus endpoint vs the official Node tus server (`bench/run_tus.py`, see bench/README.md).",
+          "", "Command:", "", "```", command, "```", ""]
+    md.extend(machine_info(work if os.path.exists(work) else base))
+    air_env = {"AIRLOCK_MAX_FILE_SIZE": "2GB", "AIRLOCK_MAX_REQUEST_SIZE": "2GB", **airlock_env}
+    if airlock_on and "airlock" in servers:
+        air_env.update(servers["airlock"].limits)
+        air_env.update(airlock_env)
+    md.append("- servers: Airlock = `airlock serve --workers 2` with "
+              + ", ".join(f"`{k}={v}`" for k, v in air_env.items())
+              + ", endpoint `/api/v1/tus/`, bearer token"
+              + ("" if airlock_on else f" — **SKIPPED: {why}**")
+              + "; Node = `node bench/tus/server.mjs` (`@tus/server` + `@tus/file-store`, one process), "
+              "endpoint `/files/`, no auth")
+    if probe_desc:
+        md.append(f"- Airlock's answer to the probe: {probe_desc}")
+    md.append("- client: the same Python tus client for both (`run_tus.py client`, a child process per upload): "
+              "POST (Upload-Length, Upload-Metadata filename), then PATCHes streamed from the file with "
+              f"sendfile on one keep-alive connection: chunked = {size_label(args.chunk_size)} per PATCH, "
+              "single = one PATCH with the whole file")
+    md.append("- test files: ZIP (stored) of one random member: "
+              + ", ".join(f"{size_label(s)} = {test_files[s][1]} bytes" for s in sizes if s in test_files)
+              + f"; each measured upload is preceded by a {size_label(WARMUP_SIZE)} warm-up upload of the same "
+              f"mode; repeats: {args.repeat} (the run with the median MiB/s is shown, its CPU and RSS from that "
+              "same run); order rotated per repeat; before each measured upload up to "
+              f"{args.quiet_each:g} s wait for a quiet second (`--quiet-each`); a disturbed upload is measured "
+              f"again up to {args.retry_disturbed} times (`--retry-disturbed`), every attempt counted in min–max")
+    md.append("- MiB/s = file bytes / (POST sent → last PATCH answered) / 2^20. Server CPU s = user+sys of "
+              "the server's process tree during the upload. Client CPU s = the tus client process. Peak RSS "
+              "sampled every 20 ms; worker = a process of the tree with no children (Airlock's gunicorn "
+              "workers; Node's single process). Kernel threads CPU s = kthreadd's children (writeback, ext4 "
+              "extent conversion, softirq: partly work the upload itself causes). Other procs CPU s = machine "
+              "busy time minus server, client, this script and kernel threads; an upload with other procs "
+              "CPU > 0.5 s and > half its duration counts as disturbed (other developers' tests on the same "
+              "2 cores) and is left out of the median and the paired ratios when undisturbed attempts exist.")
+    md.append(f"- correctness: Airlock's last PATCH must answer `Upload-File-Id` and `GET /api/v1/files/ID` "
+              "must show the file's size and sha256; Node's stored file must have the file's size")
+    if args.prefault > 0:
+        md.append(f"- before each measured upload a {args.prefault:g}× size scratch file is written and deleted "
+                  "(`--prefault`, see README)")
+    md.append(f"- wall time of the run: {time.time() - started:.0f}s")
+    md.append("")
+    md.append(fmt_table(rows, runs))
+    md.append("")
+    md.append("Ratios (throughput, Airlock / Node; \"paired\" = median over repeats of the ratio within a repeat):")
+    md.append("")
+    md.extend(ratio_lines)
+    md.append("")
+    if mem_lines:
+        md.append("Memory:")
+        md.append("")
+        md.extend(mem_lines)
+        md.append("")
+    if memory_end:
+        md.append("Worker memory at the end of the run (MiB):")
+        md.append("")
+        for key, line in memory_end.items():
+            md.append(f"- {key}: {line}")
+        md.append("")
+    md.append("Targets:")
+    md.append("")
+    md.extend(target_lines)
+    md.append("")
+    if bench.notes or failures:
+        md.append("Notes:")
+        md.append("")
+        for n in bench.notes:
+            md.append("- " + n.replace("\n", "\n  "))
+        for r in failures:
+            md.append(f"- FAILED {r.server} {r.op} {size_label(r.size)}: {r.error}")
+        if failures:
+            for key, tail in server_logs.items():
+                md.append(f"- {key} log tail:\n\n```\n{tail}\n```")
+        md.append("")
+    text = "\n".join(md)
+    print()
+    print(text)
+    if not args.no_write:
+        out = args.out
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        new = not os.path.exists(out)
+        with open(out, "a") as f:
+            if new:
+                f.write("# Airlock benchmark results\n\nNewest run last.\n\n")
+            f.write(("" if new else "\n") + text + "\n")
+        log(f"wrote {out}")
+    if failures:
+        rc = rc or 2
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
