@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from airlock.config import Settings
 from airlock.core.ids import new_id
@@ -38,7 +42,7 @@ from airlock.pipeline.appender import (
     staged_from_file,
 )
 from airlock.pipeline.inspect import Inspector
-from airlock.pipeline.staging import HEAD_BYTES, Staging
+from airlock.pipeline.staging import HEAD_BYTES, Staged, Staging
 from airlock.service import Service, UploadOptions
 
 LOCK_LEASE = dt.timedelta(seconds=60)
@@ -52,6 +56,33 @@ class Outcome:
 
     upload: Upload
     file: FileRecord | None = None
+
+
+class RunningHashes:
+    """SHA-256 states of uploads this process has been appending to, keyed by upload and
+    offset. Only a shortcut: consecutive PATCHes of one client usually reach the same worker
+    (one connection), and then the last one need not read the whole file again to hash it; any
+    miss (another worker, a restart, eviction) falls back to that read."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._entries: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def take(self, upload_id: str, offset: int) -> Any:
+        """The state of the first ``offset`` bytes (removed from the cache), or None."""
+        with self._lock:
+            entry = self._entries.pop(upload_id, None)
+        if entry is not None and entry[0] == offset:
+            return entry[1]
+        return hashlib.sha256() if offset == 0 else None
+
+    def put(self, upload_id: str, offset: int, state: Any) -> None:
+        with self._lock:
+            self._entries[upload_id] = (offset, state)
+            self._entries.move_to_end(upload_id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
 
 
 class Resumable:
@@ -72,6 +103,7 @@ class Resumable:
         self.service = service
         self.inspector = inspector
         self.clock = clock
+        self.hashes = RunningHashes()
 
     def path(self, upload_id: str) -> Path:
         return self.staging.root / f"tus-{upload_id}.part"
@@ -293,11 +325,15 @@ class Resumable:
                         raise Conflict("Another request took over this upload.")
                 last_refresh = time.monotonic()
 
-        return append(
+        running = self.hashes.take(upload.id, offset)
+        result = append(
             self.path(upload.id), offset, chunks, room,
             (checksum.algorithm, checksum.digest) if checksum else None, after_chunk,
-            before_write,
+            before_write, running,
         )  # fmt: skip
+        if running is not None and (result.written or result.interrupted is None):
+            self.hashes.put(upload.id, offset + result.written, running)
+        return result
 
     def _early_check(self, upload: Upload) -> None:
         """The first bytes are in: refuse now a type that can never pass, before the rest."""
@@ -313,7 +349,12 @@ class Resumable:
     def _complete(self, user: User, upload: Upload) -> FileRecord:
         """Every check of the pipeline; on success the upload remembers its File, on rejection
         it is deleted."""
-        staged = staged_from_file(self.path(upload.id))
+        path = self.path(upload.id)
+        running = self.hashes.take(upload.id, upload.length or 0)
+        if running is not None and upload.length:
+            staged = Staged(path, upload.length, running.hexdigest(), read_head(path))
+        else:
+            staged = staged_from_file(path)
         opts = UploadOptions(upload.visibility, None)
         try:
             record = self.service.store(user, staged, upload.filename or "upload", opts)

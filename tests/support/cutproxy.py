@@ -129,6 +129,10 @@ class CutProxy:
                         else:
                             self._budget -= len(data)
                     self.forwarded_up += len(data)
+                if cut_here:
+                    # From here on nothing the server answers may reach the client, however fast
+                    # the answer comes back: the pump down drops it.
+                    pair.severed.set()
                 pair.server.sendall(data)
                 if cut_here:
                     self.cut.set()  # before the close, which the client may notice at once
@@ -142,11 +146,11 @@ class CutProxy:
             pair.done(self)
 
     def _pump_down(self, pair: _Pair) -> None:
-        """server → client, untouched."""
+        """server → client, untouched until a cut severs the connection."""
         try:
             while True:
                 data = pair.server.recv(_BUF)
-                if not data:
+                if not data or pair.severed.is_set():
                     break
                 pair.client.sendall(data)
             pair.client.shutdown(socket.SHUT_WR)
@@ -161,6 +165,7 @@ class _Pair:
 
     def __init__(self, client: socket.socket, server: socket.socket) -> None:
         self.client, self.server = client, server
+        self.severed = threading.Event()
         self._pending = 2
         self._lock = threading.Lock()
 

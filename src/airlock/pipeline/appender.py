@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def append(
     checksum: tuple[str, bytes] | None = None,
     after_chunk: Callable[[int], None] | None = None,
     before_write: Callable[[], None] | None = None,
+    running: Any = None,
 ) -> Appended:
     """Write ``chunks`` at ``offset`` (dropping any stray bytes past it first) and make them
     durable. ``room``: how many bytes may still come (``TooLarge`` beyond, and nothing of this
@@ -45,7 +47,8 @@ def append(
     (``ChecksumMismatch``, nothing kept). ``after_chunk(bytes_so_far)`` may raise to stop.
     ``before_write()`` may raise ``Conflict`` when the caller no longer owns the file (its lock
     lapsed while the client stalled and another writer took over): then this writer stops at
-    once and touches nothing more, not even to undo.
+    once and touches nothing more, not even to undo. ``running``: a hash object of the bytes
+    before ``offset``, fed every byte written (only meaningful if the append succeeds).
 
     A body cut short by the client keeps what arrived, unless a checksum was asked for (it can
     no longer be verified): the result then carries the interruption.
@@ -68,6 +71,8 @@ def append(
                     before_write()
                 if digest is not None:
                     digest.update(chunk)
+                if running is not None:
+                    running.update(chunk)
                 _write_all(fd, chunk)
                 written += len(chunk)
                 if written - synced >= WRITEBACK_WINDOW:

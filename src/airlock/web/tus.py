@@ -84,7 +84,7 @@ def _finished(outcome: Outcome, status: int, headers: dict[str, str]) -> Respons
     return Response(status=status, headers=headers)
 
 
-@tus_bp.route("/", methods=["OPTIONS"], provide_automatic_options=False)
+@tus_bp.route("/", methods=["OPTIONS"], provide_automatic_options=False, strict_slashes=False)
 @tus_bp.route("/<upload_id>", methods=["OPTIONS"], provide_automatic_options=False)
 def options(upload_id: str | None = None) -> Response:
     headers = {
@@ -96,7 +96,7 @@ def options(upload_id: str | None = None) -> Response:
     return Response(status=204, headers=headers)
 
 
-@tus_bp.post("/")
+@tus_bp.post("/", strict_slashes=False)
 def create() -> Response:
     tus.check_version(request.headers.get("Tus-Resumable"))
     user = current_user()
