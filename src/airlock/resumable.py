@@ -47,7 +47,8 @@ from airlock.service import Service, UploadOptions
 
 LOCK_LEASE = dt.timedelta(seconds=60)
 _LEASE_REFRESH_SECONDS = 15.0
-_WAIT_STEP = 0.1
+_WAIT_STEP = 0.05
+_HEAD_PATIENCE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -201,19 +202,23 @@ class Resumable:
         return upload
 
     def status(self, user: User, upload_id: str) -> Upload:
-        """The upload's state for HEAD (a finished one carries ``file_id``). While the last
-        byte's checks run, this waits for their outcome (a rejected upload is then
-        ``NotFound``); if the request running them died, it runs them itself."""
+        """The upload's state for HEAD (a finished one carries ``file_id``).
+
+        While a PATCH is still being taken in, this waits a little for it, so a client that
+        lost that PATCH's answer learns its outcome rather than an offset about to change; once
+        the last byte is in, it waits for the checks (a rejected upload is then ``NotFound``),
+        and if the request running them died, it runs them itself."""
         upload = self._visible(user, upload_id)
-        deadline = time.monotonic() + LOCK_LEASE.total_seconds()
-        while upload.complete and upload.file_id is None and upload.concat != "partial":
+        started = time.monotonic()
+        while True:
+            finishing = upload.complete and upload.file_id is None and upload.concat != "partial"
             with self.db.read() as conn:
                 locked = repo.is_locked(conn, upload_id, self.clock())
-            if not locked or time.monotonic() > deadline:
-                return self._finish_orphan(user, upload)
+            patience = LOCK_LEASE.total_seconds() if finishing else _HEAD_PATIENCE_SECONDS
+            if not locked or time.monotonic() - started > patience:
+                return self._finish_orphan(user, upload) if finishing else upload
             time.sleep(_WAIT_STEP)
             upload = self._visible(user, upload_id)
-        return upload
 
     def _finish_orphan(self, user: User, upload: Upload) -> Upload:
         """Run the checks of an upload whose last byte arrived but whose request died."""
