@@ -21,6 +21,7 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import datetime as _dt
 import hashlib
 import json
@@ -168,6 +169,40 @@ def system_busy() -> float:
     t = psutil.cpu_times()
     return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
+
+
+def wait_for_quiet(seconds: float, note: Callable[[str], None]) -> None:
+    """Wait up to ``seconds`` for the machine to go idle (other processes' CPU), so that the
+    measurements are not disturbed; ``note`` what was found when it stayed busy."""
+    quiet_deadline = time.monotonic() + seconds
+    while True:
+        b0, t0 = system_busy(), time.monotonic()
+        time.sleep(2.0)
+        busy = (system_busy() - b0) / (time.monotonic() - t0)
+        log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
+        if busy <= 0.25 or time.monotonic() >= quiet_deadline:
+            break
+        log(f"waiting for the machine to go quiet (up to {seconds:.0f}s, --wait-quiet)")
+        time.sleep(3.0)
+    if busy > 0.25:
+        note(f"the machine was busy before the run ({busy:.2f} cores in use by other processes); "
+             "numbers may be disturbed")
+
+
+def make_test_files(
+    files_dir: str, sizes: list[int], warmup_size: int
+) -> tuple[tuple[str, int, str], dict[int, tuple[str, int, str]]]:
+    """The warm-up file and one test file per size: (path, real size, sha256) each."""
+    wpath = os.path.join(files_dir, "warmup.zip")
+    wsize, wsha = make_test_zip(wpath, warmup_size, seed=1)
+    test_files: dict[int, tuple[str, int, str]] = {}
+    for s in sizes:
+        p = os.path.join(files_dir, f"bench-{size_label(s).replace(' ', '')}.zip")
+        t0 = time.monotonic()
+        real, sha = make_test_zip(p, s, seed=s)
+        test_files[s] = (p, real, sha)
+        log(f"test file {p}: {real} bytes, sha256 {sha[:16]}…, made in {time.monotonic() - t0:.1f}s")
+    return (wpath, wsize, wsha), test_files
 
 def tree_cpu(root: psutil.Process) -> float:
     """user+system CPU of every live process in the tree, plus what the tree's
@@ -1017,29 +1052,10 @@ def main() -> int:
     memory_end: dict[str, str] = {}
     started = time.time()
     rc = 0
-    quiet_deadline = time.monotonic() + args.wait_quiet
-    while True:
-        b0, t0 = system_busy(), time.monotonic()
-        time.sleep(2.0)
-        busy = (system_busy() - b0) / (time.monotonic() - t0)
-        log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
-        if busy <= 0.25 or time.monotonic() >= quiet_deadline:
-            break
-        log(f"waiting for the machine to go quiet (up to {args.wait_quiet:.0f}s, --wait-quiet)")
-        time.sleep(3.0)
-    if busy > 0.25:
-        bench.note(f"the machine was busy before the run ({busy:.2f} cores in use by other processes); "
-                   "numbers may be disturbed")
+    wait_for_quiet(args.wait_quiet, bench.note)
     try:
         # test files first, before any server runs
-        wpath = os.path.join(bench.files_dir, "warmup.zip")
-        wsize, wsha = make_test_zip(wpath, WARMUP_SIZE, seed=1)
-        for s in sizes:
-            p = os.path.join(bench.files_dir, f"bench-{size_label(s).replace(' ', '')}.zip")
-            t0 = time.monotonic()
-            real, sha = make_test_zip(p, s, seed=s)
-            test_files[s] = (p, real, sha)
-            log(f"test file {p}: {real} bytes, sha256 {sha[:16]}…, made in {time.monotonic() - t0:.1f}s")
+        (wpath, wsize, wsha), test_files = make_test_files(bench.files_dir, sizes, WARMUP_SIZE)
 
         # servers, started back to back
         servers["tutorial"] = TutorialServer(work)

@@ -180,9 +180,8 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "client":
 sys.path.insert(0, BENCH_DIR)
 import run as rb  # noqa: E402  bench/run.py: helpers, Server, AirlockServer, RssSampler
 from run import (  # noqa: E402
-    MiB, GiB, AirlockServer, RssSampler, Server, cmd_output, free_port, log,
-    make_test_zip, mount_fstype, parse_size, pick_work_base, size_label,
-    system_busy, tree, tree_cpu)
+    MiB, GiB, AirlockServer, RssSampler, Server, cmd_output, log, mount_fstype, parse_size,
+    pick_work_base, size_label, system_busy, tree, tree_cpu)
 
 import psutil  # noqa: E402  (run.py exits with a hint when it is missing)
 
@@ -757,28 +756,9 @@ def main() -> int:
     probe_desc = ""
     started = time.time()
     rc = 0
-    quiet_deadline = time.monotonic() + args.wait_quiet
-    while True:
-        b0, t0 = system_busy(), time.monotonic()
-        time.sleep(2.0)
-        busy = (system_busy() - b0) / (time.monotonic() - t0)
-        log(f"machine busy before the run: {busy:.2f} of {psutil.cpu_count()} cores")
-        if busy <= 0.25 or time.monotonic() >= quiet_deadline:
-            break
-        log(f"waiting for the machine to go quiet (up to {args.wait_quiet:.0f}s, --wait-quiet)")
-        time.sleep(3.0)
-    if busy > 0.25:
-        bench.note(f"the machine was busy before the run ({busy:.2f} cores in use by other processes); "
-                   "numbers may be disturbed")
+    rb.wait_for_quiet(args.wait_quiet, bench.note)
     try:
-        wpath = os.path.join(bench.files_dir, "warmup.zip")
-        wsize, wsha = make_test_zip(wpath, WARMUP_SIZE, seed=1)
-        for s in sizes:
-            p = os.path.join(bench.files_dir, f"bench-{size_label(s).replace(' ', '')}.zip")
-            t0 = time.monotonic()
-            real, sha = make_test_zip(p, s, seed=s)
-            test_files[s] = (p, real, sha)
-            log(f"test file {p}: {real} bytes, sha256 {sha[:16]}…, made in {time.monotonic() - t0:.1f}s")
+        (wpath, wsize, wsha), test_files = rb.make_test_files(bench.files_dir, sizes, WARMUP_SIZE)
 
         servers["node-tus"] = NodeTusServer(work)
         if airlock_on:

@@ -201,6 +201,28 @@ class Resumable:
             raise Gone("This upload has expired.")
         return upload
 
+    def _reconcile(self, upload: Upload, token: str | None = None) -> Upload:
+        """Trust the shorter of the remembered offset and the staging file: appends are not
+        fsynced one by one, so after a machine crash the file may hold less than was
+        acknowledged, and the client must send that tail again. Only for an upload nobody is
+        working on (its lock held by the caller, or by no one)."""
+        if upload.file_id is not None or upload.concat == "final":
+            return upload
+        try:
+            size = self.path(upload.id).stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size >= upload.offset:
+            return upload
+        with self.db.write() as conn:
+            # Only if still untouched: a request may have taken the upload meanwhile.
+            if not repo.shrink_offset(
+                conn, upload.id, upload.offset, size, self.clock(), token
+            ):
+                return upload
+        self.hashes.take(upload.id, -1)  # the running hash no longer matches any offset
+        return dataclasses.replace(upload, offset=size)
+
     def status(self, user: User, upload_id: str) -> Upload:
         """The upload's state for HEAD (a finished one carries ``file_id``).
 
@@ -215,7 +237,9 @@ class Resumable:
             with self.db.read() as conn:
                 locked = repo.is_locked(conn, upload_id, self.clock())
             patience = LOCK_LEASE.total_seconds() if finishing else _HEAD_PATIENCE_SECONDS
-            if not locked or time.monotonic() - started > patience:
+            if not locked:
+                return self._finish_orphan(user, upload) if finishing else self._reconcile(upload)
+            if time.monotonic() - started > patience:
                 return self._finish_orphan(user, upload) if finishing else upload
             time.sleep(_WAIT_STEP)
             upload = self._visible(user, upload_id)
@@ -228,7 +252,7 @@ class Resumable:
             if not repo.acquire(conn, upload.id, token, now, now + LOCK_LEASE):
                 return upload
         try:
-            current = self._visible(user, upload.id)
+            current = self._reconcile(self._visible(user, upload.id), token)
             if current.file_id is not None or not current.complete:
                 return current
             file = self._complete(user, current)
@@ -262,7 +286,7 @@ class Resumable:
                 raise Conflict("Another request is writing to this upload.")
         file = None
         try:
-            upload = self._visible(user, upload_id)
+            upload = self._reconcile(self._visible(user, upload_id), token)
             if offset != upload.offset:
                 raise Conflict(
                     "Upload-Offset does not match the upload's offset.",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 
 import requests
@@ -38,6 +40,19 @@ def test_concurrent_patches_never_interleave(server: LiveServer) -> None:
     t = threading.Thread(target=first)
     t.start()
     assert started.wait(10)
+    # The client has sent its first bytes; wait until the server has taken the upload's lock.
+    upload_id = url.rsplit("/", 1)[1]
+    db = sqlite3.connect(server.data_dir / "airlock.db")
+    try:
+        for _ in range(200):
+            row = db.execute("SELECT lock_token FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+            if row and row[0]:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the first PATCH never took the lock")
+    finally:
+        db.close()
     seconds = []
     for _ in range(4):  # new connections: whichever worker takes them, the lease holds
         with requests.Session() as s:

@@ -271,3 +271,21 @@ def test_cors_when_configured(make_app: MakeApp) -> None:
     r = client.options(TUS, headers={"Origin": "https://evil.example",
                                      "Access-Control-Request-Method": "PATCH"})  # fmt: skip
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_a_file_shorter_than_its_offset_is_trusted(app: Flask, client: FlaskClient,
+                                                   alice: dict[str, str]) -> None:  # fmt: skip
+    """As after a machine crash that lost unsynced appends: the client resends the tail."""
+    body = b"0123456789abcdefghij\n"
+    url = create(client, alice, len(body), filename="crash.txt").headers["Location"]
+    assert patch(client, alice, url, 0, body[:12]).status_code == 204
+    staged = app.extensions["airlock"].resumable.path(url.rsplit("/", 1)[1])
+    with open(staged, "r+b") as fh:
+        fh.truncate(5)
+    head = client.head(url, headers={**V, **alice})
+    assert head.headers["Upload-Offset"] == "5"
+    assert patch(client, alice, url, 12, body[12:]).status_code == 409
+    r = patch(client, alice, url, 5, body[5:])
+    assert r.status_code == 204
+    f = client.get(f"/api/v1/files/{r.headers['Upload-File-Id']}", headers=alice).json
+    assert f["sha256"] == hashlib.sha256(body).hexdigest()

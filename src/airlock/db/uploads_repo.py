@@ -74,6 +74,30 @@ def update_locked(conn: Connection, upload_id: str, token: str, **values: Any) -
     return result.rowcount == 1
 
 
+def shrink_offset(
+    conn: Connection, upload_id: str, expected: int, offset: int, now: dt.datetime,
+    token: str | None = None,
+) -> bool:  # fmt: skip
+    """Lower the offset of an unfinished upload still at ``expected`` that nobody else holds."""
+    result = conn.execute(
+        update(uploads)
+        .where(
+            and_(
+                uploads.c.id == upload_id,
+                uploads.c.offset == expected,
+                uploads.c.file_id.is_(None),
+                or_(
+                    uploads.c.locked_until.is_(None),
+                    uploads.c.locked_until < now,
+                    uploads.c.lock_token == token,
+                ),
+            )
+        )
+        .values(offset=offset)
+    )
+    return result.rowcount == 1
+
+
 def is_locked(conn: Connection, upload_id: str, now: dt.datetime) -> bool:
     """Whether a request holds an unexpired lock on the upload."""
     row = conn.execute(
