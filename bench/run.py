@@ -171,6 +171,45 @@ def system_busy() -> float:
 
 
 
+
+def worker_memory(srv: "Server") -> str:
+    """RSS, PSS and USS of each worker (each leaf process) of a server, for the report."""
+    parts = []
+    procs = tree(srv.ps)
+    parents = set()
+    for p in procs:
+        try:
+            parents.add(p.ppid())
+        except psutil.Error:
+            pass
+    for p in procs:
+        if p.pid in parents and len(procs) > 1:
+            continue
+        try:
+            m = p.memory_full_info()
+            parts.append(f"[{p.pid}] rss {m.rss / MiB:.1f} / pss {m.pss / MiB:.1f} / uss {m.uss / MiB:.1f}")
+        except psutil.Error:
+            pass
+    return "; ".join(parts)
+
+
+def prepare_work_dir(base_arg: str | None, need: int, prog: str, prefix: str) -> str:
+    """A fresh temp dir on the same filesystem as /work with ``need`` bytes free (exits
+    otherwise); SIGTERM and SIGHUP are turned into exits, so ``finally`` clauses still stop the
+    servers."""
+    base = pick_work_base(base_arg)
+    free = shutil.disk_usage(base).free
+    if free < need:
+        sys.exit(f"{prog}: {base} has {free / GiB:.1f} GiB free; this run needs ~{need / GiB:.1f} GiB")
+    work = tempfile.mkdtemp(prefix=prefix, dir=base)
+    log(f"work dir {work} ({mount_fstype(work)}, same filesystem as /work)")
+
+    def _sig(signum, _frame):
+        raise SystemExit(f"{prog}: got signal {signum}")
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _sig)
+    return work
+
 def wait_for_quiet(seconds: float, note: Callable[[str], None]) -> None:
     """Wait up to ``seconds`` for the machine to go idle (other processes' CPU), so that the
     measurements are not disturbed; ``note`` what was found when it stayed busy."""
@@ -1031,19 +1070,8 @@ def main() -> int:
     if not airlock_on:
         log(f"SKIPPING AIRLOCK: {why}. Only the peers are measured; ratios and targets are n/a.")
 
-    base = pick_work_base(args.work_base)
     need = sum(sizes) + max(sizes) * 8 + GiB
-    free = shutil.disk_usage(base).free
-    if free < need:
-        sys.exit(f"run.py: {base} has {free / GiB:.1f} GiB free; this run needs ~{need / GiB:.1f} GiB")
-    work = tempfile.mkdtemp(prefix="airlock-bench-", dir=base)
-    log(f"work dir {work} ({mount_fstype(work)}, same filesystem as /work)")
-
-    # make sure SIGTERM/SIGHUP also run the finally clauses
-    def _sig(signum, _frame):
-        raise SystemExit(f"run.py: got signal {signum}")
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _sig)
+    work = prepare_work_dir(args.work_base, need, "run.py", "airlock-bench-")
 
     servers: dict[str, Server] = {}
     bench = Bench(args, work)
@@ -1083,23 +1111,7 @@ def main() -> int:
                     bench.cleanup_size(servers, [os.path.basename(path), os.path.basename(wpath)])
         # one detailed look at each server's workers: how much of RSS is their own (USS)
         for key, srv in servers.items():
-            parts = []
-            procs = tree(srv.ps)
-            parents = set()
-            for p in procs:
-                try:
-                    parents.add(p.ppid())
-                except psutil.Error:
-                    pass
-            for p in procs:
-                if p.pid in parents and len(procs) > 1:
-                    continue
-                try:
-                    m = p.memory_full_info()
-                    parts.append(f"[{p.pid}] rss {m.rss / MiB:.1f} / pss {m.pss / MiB:.1f} / uss {m.uss / MiB:.1f}")
-                except psutil.Error:
-                    pass
-            memory_end[key] = "; ".join(parts)
+            memory_end[key] = worker_memory(srv)
     except KeyboardInterrupt:
         log("interrupted")
         rc = 130
@@ -1148,7 +1160,7 @@ def main() -> int:
     md.append(command)
     md.append("```")
     md.append("")
-    md.extend(machine_info(work if os.path.exists(work) else base))
+    md.extend(machine_info(work if os.path.exists(work) else os.path.dirname(work)))
     air_env = {"AIRLOCK_MAX_FILE_SIZE": "2GB", "AIRLOCK_MAX_REQUEST_SIZE": "2GB", **airlock_env}
     if "airlock" in servers:
         air_env.update(servers["airlock"].limits)

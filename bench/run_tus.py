@@ -735,18 +735,8 @@ def main() -> int:
     if not airlock_on:
         log(f"SKIPPING AIRLOCK: {why}. Only the Node server is measured.")
 
-    base = pick_work_base(args.work_base)
     need = sum(sizes) + max(sizes) * (args.prefault + 4) + GiB
-    free = shutil.disk_usage(base).free
-    if free < need:
-        sys.exit(f"run_tus.py: {base} has {free / GiB:.1f} GiB free; this run needs ~{need / GiB:.1f} GiB")
-    work = tempfile.mkdtemp(prefix="airlock-tus-bench-", dir=base)
-    log(f"work dir {work} ({mount_fstype(work)}, same filesystem as /work)")
-
-    def _sig(signum, _frame):
-        raise SystemExit(f"run_tus.py: got signal {signum}")
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _sig)
+    work = rb.prepare_work_dir(args.work_base, need, "run_tus.py", "airlock-tus-bench-")
 
     servers: dict[str, Server] = {}
     bench = TusBench(args, work)
@@ -794,23 +784,7 @@ def main() -> int:
                         runs.setdefault((real, srv.name, mode), []).append(r)
                 bench.cleanup(servers)
         for key, srv in servers.items():
-            parts = []
-            procs = tree(srv.ps)
-            parents = set()
-            for p in procs:
-                try:
-                    parents.add(p.ppid())
-                except psutil.Error:
-                    pass
-            for p in procs:
-                if p.pid in parents and len(procs) > 1:
-                    continue
-                try:
-                    m = p.memory_full_info()
-                    parts.append(f"[{p.pid}] rss {m.rss / MiB:.1f} / pss {m.pss / MiB:.1f} / uss {m.uss / MiB:.1f}")
-                except psutil.Error:
-                    pass
-            memory_end[key] = "; ".join(parts)
+            memory_end[key] = rb.worker_memory(srv)
     except KeyboardInterrupt:
         log("interrupted")
         rc = 130
@@ -850,7 +824,7 @@ def main() -> int:
     md = [f"## tus run of {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", "",
           "Airlock's tus endpoint vs the official Node tus server (`bench/run_tus.py`, see bench/README.md).",
           "", "Command:", "", "```", command, "```", ""]
-    md.extend(machine_info(work if os.path.exists(work) else base))
+    md.extend(machine_info(work if os.path.exists(work) else os.path.dirname(work)))
     air_env = {"AIRLOCK_MAX_FILE_SIZE": "2GB", "AIRLOCK_MAX_REQUEST_SIZE": "2GB", **airlock_env}
     if airlock_on and "airlock" in servers:
         air_env.update(servers["airlock"].limits)
