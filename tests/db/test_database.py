@@ -92,3 +92,32 @@ def test_share_link_downloads_are_counted_atomically(state: AirlockState) -> Non
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(take, range(40)))
     assert results.count(True) == 5
+
+
+def test_resumable_uploads_and_their_leases(state: AirlockState) -> None:
+    """The tus state machine on each database: create, lease, append, finish, expire."""
+    import base64
+    import datetime as dt
+
+    from airlock.db import uploads_repo
+    from airlock.errors import Conflict
+
+    user = state.accounts.add_user("tess", None)
+    body = samples.png()
+    meta = "filename " + base64.b64encode(b"t.png").decode()
+    upload = state.resumable.create(user, len(body), meta, None)
+    assert upload.offset == 0 and upload.length == len(body)
+    now = dt.datetime.now(dt.UTC)
+    with state.db.write() as conn:
+        assert uploads_repo.acquire(conn, upload.id, "held", now, now + dt.timedelta(seconds=60))
+    with pytest.raises(Conflict):
+        state.resumable.patch(user, upload.id, 0, None, None, [body])
+    with state.db.write() as conn:
+        assert uploads_repo.release(conn, upload.id, "held")
+    half = len(body) // 2
+    assert state.resumable.patch(user, upload.id, 0, None, None, [body[:half]]).upload.offset == half
+    done = state.resumable.patch(user, upload.id, half, None, None, [body[half:]])
+    assert done.file is not None and done.file.size == len(body)
+    assert state.resumable.status(user, upload.id).file_id == done.file.id
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    assert state.resumable.collect(later) == 1
