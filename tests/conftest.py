@@ -35,7 +35,7 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _reset_pg(url: str) -> None:
+def reset_pg(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -48,7 +48,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'airlock.db'}"
     url: str = request.getfixturevalue("pg_url")
-    _reset_pg(url)
+    reset_pg(url)
     return url
 
 
