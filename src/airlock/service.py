@@ -256,7 +256,7 @@ class Service:
 
     def update_file(self, user: User, file_id: str, changes: dict[str, Any]) -> FileRecord:
         """Rename, change visibility or expiry. Unknown keys are a ``BadRequest``."""
-        self._owned(user, file_id)
+        current = self._owned(user, file_id)
         unknown = set(changes) - {"name", "visibility", "expires_at"}
         if unknown or not changes:
             raise BadRequest(
@@ -266,7 +266,7 @@ class Service:
         if "name" in changes:
             if not isinstance(changes["name"], str) or not changes["name"].strip():
                 raise BadRequest("name must be a non-empty string.")
-            values["name"] = self._rename(file_id, changes["name"])
+            values["name"] = self._rename(current, changes["name"])
         if "visibility" in changes:
             if changes["visibility"] not in VISIBILITIES:
                 raise BadRequest("visibility must be 'private' or 'public'.")
@@ -281,11 +281,8 @@ class Service:
             raise NotFound("No such file.")
         return record
 
-    def _rename(self, file_id: str, raw: str) -> str:
+    def _rename(self, record: FileRecord, raw: str) -> str:
         """A new display name keeps the File's type: its extension must still fit the bytes."""
-        with self.db.read() as conn:
-            record = repo.get_file(conn, file_id)
-        assert record is not None
         name = sanitize_name(raw)
         ftype = filetypes.lookup(record.content_type)
         ext = extension(name)

@@ -84,6 +84,7 @@ def read_zip_facts(path: Path) -> ZipFacts | None:
                 first is not None
                 and first.filename == "mimetype"
                 and first.compress_type == zipfile.ZIP_STORED
+                and not first.flag_bits & 0x1  # reading an encrypted member needs a password
                 and first.file_size <= _MAX_MIMETYPE_MEMBER
             ):
                 mimetype = zf.read(first).decode("ascii", "replace").strip()
@@ -94,5 +95,7 @@ def read_zip_facts(path: Path) -> ZipFacts | None:
                 mimetype=mimetype,
                 encrypted=any(i.flag_bits & 0x1 for i in infos),
             )
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        # What zipfile raises for a truncated or forged central directory: not a readable zip,
+        # so the bytes are judged by libmagic's verdict alone.
         return None
