@@ -39,9 +39,15 @@ class FileRecord:
     storage_key: str
     created_at: dt.datetime
     expires_at: dt.datetime | None
+    thumbnail_key: str | None = None
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def storage_keys(self) -> tuple[str, ...]:
+        """Every stored object of this File: its bytes, and its thumbnail if it has one."""
+        return (self.storage_key, self.thumbnail_key) if self.thumbnail_key else (self.storage_key,)
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,25 @@ class Upload:
     @property
     def complete(self) -> bool:
         return self.length is not None and self.offset == self.length
+
+
+@dataclass(frozen=True)
+class Session:
+    """A browser session; its id is the digest of the cookie's secret."""
+
+    id: str
+    user_id: int
+    csrf_token: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class UploadEvent:
+    at: dt.datetime
+    username: str
+    name: str
+    size: int | None
+    outcome: str
+    code: str
+    message: str

@@ -87,6 +87,7 @@ files = Table(
     Column("storage_key", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
+    Column("thumbnail_key", String(64), nullable=True),
     Index("ix_files_owner_created", "owner_id", "created_at", "id"),
     Index("ix_files_expires_at", "expires_at"),
 )
@@ -123,4 +124,40 @@ uploads = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_uploads_expires_at", "expires_at"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's secret
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_expires_at", "expires_at"),
+)
+
+# Failed sign-ins per key ("user:NAME" or "addr:IP") in the current fixed window.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+)
+
+# One row per upload decision, for the admin page's chart and recent rejections.
+upload_events = Table(
+    "upload_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("outcome", String(16), nullable=False),  # "stored" | "rejected"
+    Column("code", String(64), nullable=False, default=""),
+    Column("message", String(1024), nullable=False, default=""),
+    Index("ix_upload_events_at", "at"),
 )

@@ -1,0 +1,82 @@
+"""What the admin page reads and changes: users with their usage, and upload events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from airlock.db.records import UploadEvent, User
+from airlock.db.repo import _user
+from airlock.db.schema import files, upload_events, users
+
+
+def users_with_usage(conn: Connection) -> list[tuple[User, int, int]]:
+    """Every user, by name, with ``(user, used_bytes, file_count)``."""
+    usage = (
+        select(
+            files.c.owner_id,
+            func.coalesce(func.sum(files.c.size), 0).label("used"),
+            func.count().label("count"),
+        )
+        .group_by(files.c.owner_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(users, usage.c.used, usage.c.count)
+        .outerjoin(usage, usage.c.owner_id == users.c.id)
+        .order_by(users.c.username)
+    )
+    return [(_user(r), int(r.used or 0), int(r.count or 0)) for r in rows]
+
+
+def update_user(conn: Connection, user_id: int, **values: Any) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+def storage_totals(conn: Connection) -> tuple[int, int]:
+    """``(file_count, bytes)`` over all Files."""
+    row = conn.execute(select(func.count(), func.coalesce(func.sum(files.c.size), 0))).one()
+    return int(row[0]), int(row[1])
+
+
+# Upload events -------------------------------------------------------------------------------
+
+
+def add_event(conn: Connection, event: UploadEvent) -> None:
+    conn.execute(
+        upload_events.insert().values(
+            at=event.at, username=event.username, name=event.name, size=event.size,
+            outcome=event.outcome, code=event.code, message=event.message,
+        )  # fmt: skip
+    )
+
+
+def daily_counts(conn: Connection, since: dt.datetime) -> dict[tuple[str, str], int]:
+    """Events at or after ``since`` counted per ``(UTC date "YYYY-MM-DD", outcome)``."""
+    at = upload_events.c.at
+    # SQLite keeps naive UTC; PostgreSQL's date() would use the session's time zone.
+    day = func.date(func.timezone("UTC", at)) if conn.dialect.name == "postgresql" else func.date(at)
+    rows = conn.execute(
+        select(day.label("day"), upload_events.c.outcome, func.count().label("n"))
+        .where(at >= since)
+        .group_by(day, upload_events.c.outcome)
+    )
+    return {(str(r.day), r.outcome): int(r.n) for r in rows}
+
+
+def recent_rejections(conn: Connection, limit: int) -> list[UploadEvent]:
+    rows = conn.execute(
+        select(upload_events)
+        .where(upload_events.c.outcome == "rejected")
+        .order_by(upload_events.c.at.desc(), upload_events.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        UploadEvent(r.at, r.username, r.name, r.size, r.outcome, r.code, r.message) for r in rows
+    ]
+
+
+def remove_events_before(conn: Connection, before: dt.datetime) -> int:
+    return conn.execute(delete(upload_events).where(upload_events.c.at < before)).rowcount
