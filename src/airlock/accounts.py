@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from airlock.errors import BadRequest, Conflict, NotFound, Unauthorized
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Refresh a token's last_used_at at most this often, so reads do not all become writes.
 _TOUCH_EVERY = dt.timedelta(minutes=5)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(new_secret())
 
 
 def _encodable(text: str) -> bool:
@@ -81,7 +87,9 @@ class Accounts:
         """The user, if the password is right and the account enabled; ``Unauthorized``."""
         with self.db.read() as conn:
             user = repo.user_by_name(conn, username)
-        if user is None or user.disabled or not verify_password(password, user.password_hash):
+        # An unknown name costs one hash too, so timing does not tell which names exist.
+        stored = user.password_hash if user is not None else _dummy_hash()
+        if not verify_password(password, stored) or user is None or user.disabled:
             raise Unauthorized("Wrong user name or password.")
         return user
 

@@ -39,6 +39,17 @@ def parse_size(text: str | int) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
+def _parse_bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("write true or false")
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of Airlock. See the README's settings table for what each one does."""
@@ -56,6 +67,9 @@ class Settings:
     staging_max_age: int = 24 * 3600  # seconds an unfinished upload's bytes are kept
     max_link_lifetime: int = 365 * 24 * 3600
     cors_origins: tuple[str, ...] = ()  # origins allowed to use the tus endpoint from a browser
+    session_lifetime: int = 7 * 24 * 3600  # seconds a browser sign-in lasts
+    login_attempts: int = 10  # failed sign-ins per user name per 15 minutes (5x per address)
+    cookie_secure: bool = False  # mark the session cookie Secure even on plain-HTTP requests
     log_level: str = "INFO"
 
     # Fields that take sizes with unit suffixes.
@@ -105,6 +119,8 @@ class Settings:
                 items = value.split(",") if isinstance(value, str) else value
                 return tuple(i.strip().rstrip("/") for i in items if i.strip())
             default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+            if isinstance(default, bool):
+                return _parse_bool(value)
             if isinstance(default, int):
                 return int(value)
             return str(value)
@@ -120,6 +136,10 @@ class Settings:
                 "AIRLOCK_MAX_REQUEST_SIZE is smaller than AIRLOCK_MAX_FILE_SIZE, so no file of the "
                 "largest allowed size could be sent; raise it or leave it unset."
             )
+        if self.login_attempts < 1:
+            raise ConfigError("AIRLOCK_LOGIN_ATTEMPTS must be at least 1.")
+        if self.session_lifetime < 60:
+            raise ConfigError("AIRLOCK_SESSION_LIFETIME is in seconds and must be at least 60.")
         if self.max_parts < 1:
             raise ConfigError("AIRLOCK_MAX_PARTS must be at least 1.")
         if not self.allowed_types:
