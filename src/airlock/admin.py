@@ -1,0 +1,156 @@
+"""Administration use cases: users (add, disable, quota) and what happened to uploads lately.
+Every call is for admins only (``Forbidden`` for anyone else)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from airlock.accounts import Accounts
+from airlock.config import Settings
+from airlock.core.timefmt import rfc3339
+from airlock.db import admin_repo, repo
+from airlock.db import sessions_repo as srepo
+from airlock.db.engine import Database
+from airlock.db.records import User
+from airlock.errors import BadRequest, Forbidden, NotFound
+
+MAX_DAYS = 90
+RECENT_REJECTIONS = 20
+MAX_QUOTA = 2**62
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may do this.")
+
+
+def _quota(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_QUOTA:
+        raise BadRequest("quota_bytes must be a positive whole number of bytes, or null.")
+    return value
+
+
+def _flag(body: dict[str, Any], key: str) -> bool | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"{key} must be true or false.")
+    return value
+
+
+class Admin:
+    def __init__(
+        self, settings: Settings, db: Database, accounts: Accounts,
+        clock: Callable[[], dt.datetime],
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.db = db
+        self.accounts = accounts
+        self.clock = clock
+
+    def _user_json(self, user: User, used: int, count: int) -> dict[str, Any]:
+        quota = user.quota_bytes if user.quota_bytes is not None else (
+            self.settings.default_quota or None
+        )
+        return {
+            "username": user.username,
+            "is_admin": user.is_admin,
+            "disabled": user.disabled,
+            "quota_bytes": quota,
+            "used_bytes": used,
+            "files": count,
+            "created_at": rfc3339(user.created_at),
+        }
+
+    def _one(self, username: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            for user, used, count in admin_repo.users_with_usage(conn):
+                if user.username == username:
+                    return self._user_json(user, used, count)
+        raise NotFound(f"No user {username!r}.")
+
+    def users(self, actor: User) -> list[dict[str, Any]]:
+        """Every user with usage, by name."""
+        _require_admin(actor)
+        with self.db.read() as conn:
+            rows = admin_repo.users_with_usage(conn)
+        return [self._user_json(*row) for row in rows]
+
+    def add_user(self, actor: User, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a user from ``{"username", "password", "is_admin"?, "quota_bytes"?}``."""
+        _require_admin(actor)
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise BadRequest("username and password are required strings.")
+        user = self.accounts.add_user(
+            username, password, bool(_flag(body, "is_admin")), _quota(body.get("quota_bytes"))
+        )
+        return self._one(user.username)
+
+    def update_user(self, actor: User, username: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Change any of ``disabled``, ``quota_bytes`` (null: the default quota), ``is_admin``.
+        Admins cannot disable or demote themselves, so there is always one left."""
+        _require_admin(actor)
+        unknown = set(body) - {"disabled", "quota_bytes", "is_admin"}
+        if unknown or not body:
+            raise BadRequest("Send any of disabled, quota_bytes, is_admin.", unknown=sorted(unknown))
+        values: dict[str, Any] = {}
+        for key in ("disabled", "is_admin"):
+            if key in body:
+                values[key] = _flag(body, key)
+                if values[key] is None:
+                    raise BadRequest(f"{key} must be true or false.")
+        if "quota_bytes" in body:
+            values["quota_bytes"] = _quota(body["quota_bytes"])
+        target = self.accounts.user(username)
+        if target.id == actor.id and (values.get("disabled") or values.get("is_admin") is False):
+            raise BadRequest("You cannot disable or demote your own account.")
+        with self.db.write() as conn:
+            admin_repo.update_user(conn, target.id, **values)
+            if values.get("disabled"):
+                srepo.remove_for_user(conn, target.id)
+        return self._one(username)
+
+    def stats(self, actor: User, days: Any) -> dict[str, Any]:
+        """Storage in use, uploads and rejections per UTC day (oldest first), recent
+        rejections."""
+        _require_admin(actor)
+        try:
+            n = 14 if days in (None, "") else int(days)
+        except (TypeError, ValueError):
+            raise BadRequest("days must be a whole number.") from None
+        if not 1 <= n <= MAX_DAYS:
+            raise BadRequest(f"days must be between 1 and {MAX_DAYS}.")
+        today = self.clock().astimezone(dt.UTC).date()
+        first = today - dt.timedelta(days=n - 1)
+        since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+        with self.db.read() as conn:
+            counts = admin_repo.daily_counts(conn, since)
+            files, size = admin_repo.storage_totals(conn)
+            recent = admin_repo.recent_rejections(conn, RECENT_REJECTIONS)
+            users = repo.count_users(conn)
+        series = []
+        for i in range(n):
+            day = (first + dt.timedelta(days=i)).isoformat()
+            series.append({
+                "date": day,
+                "uploads": counts.get((day, "stored"), 0),
+                "rejections": counts.get((day, "rejected"), 0),
+            })  # fmt: skip
+        return {
+            "storage": {"files": files, "bytes": size, "users": users},
+            "days": series,
+            "recent_rejections": [
+                {"at": rfc3339(e.at), "username": e.username, "name": e.name, "code": e.code,
+                 "message": e.message}  # fmt: skip
+                for e in recent
+            ],
+        }
+
+    def collect(self, now: dt.datetime, keep_days: int = MAX_DAYS) -> int:
+        """Forget upload events older than the longest chart (``airlock gc``)."""
+        with self.db.write() as conn:
+            return admin_repo.remove_events_before(conn, now - dt.timedelta(days=keep_days))

@@ -1,0 +1,35 @@
+"""``/api/v1/admin``: users and upload statistics, for admins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from airlock.web.auth import current_user
+from airlock.web.jsonbody import json_body
+from airlock.web.state import state
+
+admin_bp = Blueprint("airlock_admin", __name__)
+
+
+@admin_bp.get("/admin/users")
+def list_users() -> Response:
+    return jsonify({"users": state().admin.users(current_user())})
+
+
+@admin_bp.post("/admin/users")
+def add_user() -> Response:
+    actor = current_user()
+    response = jsonify(state().admin.add_user(actor, json_body()))
+    response.status_code = 201
+    return response
+
+
+@admin_bp.patch("/admin/users/<username>")
+def update_user(username: str) -> Response:
+    actor = current_user()
+    return jsonify(state().admin.update_user(actor, username, json_body()))
+
+
+@admin_bp.get("/admin/stats")
+def stats() -> Response:
+    return jsonify(state().admin.stats(current_user(), request.args.get("days")))
