@@ -1,5 +1,5 @@
-"""``airlock gc``: removes expired Files, expired share links, stale staging files and bytes
-that no File refers to."""
+"""``airlock gc``: removes expired Files, expired share links and sessions, stale staging files,
+old upload events and bytes that no File refers to."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class GcReport:
     expired_files: int = 0
     expired_links: int = 0
     expired_uploads: int = 0
+    expired_sessions: int = 0
+    old_events: int = 0
     stale_staging: int = 0
     orphaned_objects: int = 0
 
@@ -28,6 +30,8 @@ class GcReport:
             f"expired files removed: {self.expired_files}",
             f"expired share links removed: {self.expired_links}",
             f"expired resumable uploads removed: {self.expired_uploads}",
+            f"expired sign-in sessions removed: {self.expired_sessions}",
+            f"upload events older than 90 days removed: {self.old_events}",
             f"stale staging files removed: {self.stale_staging}",
             f"orphaned stored objects removed: {self.orphaned_objects}",
         ]
@@ -45,11 +49,14 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
         for record in batch:
             with st.db.write() as conn:
                 repo.delete_file(conn, record.id)
-            st.storage.delete(record.storage_key)
+            for key in record.storage_keys:
+                st.storage.delete(key)
             report.expired_files += 1
     with st.db.write() as conn:
         report.expired_links = repo.delete_expired_links(conn, now)
     report.expired_uploads = st.resumable.collect(now)
+    report.expired_sessions = st.sessions.collect(now)
+    report.old_events = st.admin.collect(now)
     for path in st.staging.stale(st.settings.staging_max_age, now.timestamp()):
         path.unlink(missing_ok=True)
         report.stale_staging += 1

@@ -124,16 +124,20 @@ class Resumable:
         """A new, empty upload (``length`` None: deferred). Refuses at once what could never
         pass: too large, over quota, a disallowed extension."""
         metadata = parse_metadata(metadata_header)
-        opts = UploadOptions.parse(metadata.get("visibility"), None)
+        opts = UploadOptions.parse(metadata.get("visibility"), metadata.get("expires_in"))
         filename = metadata.get("filename", "")
         if concat is not None and concat.kind == "final":
             raise BadRequest("A final upload is created with its parts.")
-        if length is not None:
-            self._check_length(length)
-            if concat is None:
-                self.service.check_quota(user, length)
-        if filename and concat is None:
-            self.inspector.check_name(filename)
+        try:
+            if length is not None:
+                self._check_length(length)
+                if concat is None:
+                    self.service.check_quota(user, length)
+            if filename and concat is None:
+                self.inspector.check_name(filename)
+        except Rejected as exc:
+            self.service.record_rejection(user, filename or "upload", exc)
+            raise
         now = self.clock()
         upload_id = new_id()
         self.path(upload_id).touch(mode=0o600, exist_ok=False)
@@ -159,7 +163,7 @@ class Resumable:
         """A final upload joining finished partial uploads of the caller, in order; its checks
         run at once. The partial uploads are consumed either way."""
         metadata = parse_metadata(metadata_header)
-        opts = UploadOptions.parse(metadata.get("visibility"), None)
+        opts = UploadOptions.parse(metadata.get("visibility"), metadata.get("expires_in"))
         filename = metadata.get("filename", "")
         parts = [self._visible(user, pid) for pid in concat.parts]
         for part in parts:
@@ -342,7 +346,7 @@ class Resumable:
             nonlocal needs_head
             if needs_head and offset + written >= head_at:
                 needs_head = False
-                self._early_check(upload)
+                self._early_check(user, upload)
 
         def before_write() -> None:
             # A client that stalls longer than the lease may have lost the upload to another
@@ -364,13 +368,14 @@ class Resumable:
             self.hashes.put(upload.id, offset + result.written, running)
         return result
 
-    def _early_check(self, upload: Upload) -> None:
+    def _early_check(self, user: User, upload: Upload) -> None:
         """The first bytes are in: refuse now a type that can never pass, before the rest."""
         head = read_head(self.path(upload.id))
         try:
             self.inspector.early_check(head, upload.filename)
-        except Rejected:
+        except Rejected as exc:
             self._delete(upload.id)
+            self.service.record_rejection(user, upload.filename or "upload", exc)
             raise
         with self.db.write() as conn:
             repo.set_values(conn, upload.id, head_checked=True)
@@ -384,7 +389,9 @@ class Resumable:
             staged = Staged(path, upload.length, running.hexdigest(), read_head(path))
         else:
             staged = staged_from_file(path)
-        opts = UploadOptions(upload.visibility, None)
+        opts = UploadOptions.parse(
+            upload.visibility, parse_metadata(upload.metadata).get("expires_in")
+        )
         try:
             record = self.service.store(user, staged, upload.filename or "upload", opts)
         except AirlockError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airlock.accounts import Accounts
+from airlock.admin import Admin
 from airlock.config import Settings
 from airlock.db.engine import Database
 from airlock.metrics import Metrics
@@ -15,6 +16,7 @@ from airlock.pipeline.receive import Limits
 from airlock.pipeline.staging import Staging
 from airlock.resumable import Resumable
 from airlock.service import Service, utcnow
+from airlock.sessions import Sessions
 from airlock.storage.base import Storage
 from airlock.storage.local import LocalStorage
 
@@ -31,6 +33,8 @@ class AirlockState:
     accounts: Accounts
     metrics: Metrics
     resumable: Resumable
+    sessions: Sessions
+    admin: Admin
 
     @property
     def limits(self) -> Limits:
@@ -58,4 +62,8 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     service = Service(settings, db, storage, inspector, metrics, clock=utcnow)
     accounts = Accounts(db, clock=utcnow)
     resumable = Resumable(settings, db, staging, service, inspector, clock=utcnow)
-    return AirlockState(settings, db, storage, staging, service, accounts, metrics, resumable)
+    sessions = Sessions(settings, db, accounts, clock=utcnow)
+    admin = Admin(settings, db, accounts, clock=utcnow)
+    return AirlockState(
+        settings, db, storage, staging, service, accounts, metrics, resumable, sessions, admin
+    )

@@ -5,6 +5,7 @@ database transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -19,9 +20,9 @@ from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.core.pagination import decode_cursor, encode_cursor
 from airlock.core.ranges import Span
 from airlock.core.timefmt import parse_rfc3339, parse_seconds, rfc3339
-from airlock.db import repo
+from airlock.db import admin_repo, repo
 from airlock.db.engine import Database
-from airlock.db.records import FileRecord, User
+from airlock.db.records import FileRecord, Link, UploadEvent, User
 from airlock.errors import (
     AirlockError,
     BadRequest,
@@ -37,6 +38,7 @@ from airlock.metrics import Metrics
 from airlock.pipeline.inspect import Inspected, Inspector
 from airlock.pipeline.receive import Form
 from airlock.pipeline.staging import Staged
+from airlock.pipeline.thumbnail import can_thumbnail, make_thumbnail
 from airlock.storage.base import LocalPaths, Storage
 
 log = logging.getLogger("airlock.upload")
@@ -103,11 +105,11 @@ class Service:
             self._check_quota(user, staged.size, locked=None)
             record = self._commit(user, inspected, opts)
         except Rejected as exc:
-            self._decide("rejected", exc.code, user, staged, client_name)
+            self.record_rejection(user, client_name, exc, staged)
             raise
         finally:
             staged.path.unlink(missing_ok=True)
-        self._decide("stored", "", user, staged, record.name, record)
+        self._decide("stored", None, user, staged, record.name, record)
         return record
 
     def store_form(
@@ -126,7 +128,7 @@ class Service:
             for part in form.files:
                 name = sanitize_name(part.filename)
                 if part.error is not None:
-                    self._decide("rejected", part.error.code, user, None, part.filename)
+                    self.record_rejection(user, part.filename, part.error)
                     rejected.append(RejectedUpload(name, part.error))
                     continue
                 assert part.staged is not None
@@ -158,11 +160,17 @@ class Service:
     def _commit(self, user: User, inspected: Inspected, opts: UploadOptions) -> FileRecord:
         staged = inspected.staged
         key = new_id()
-        if isinstance(self.storage, LocalPaths):
-            self.storage.adopt(key, staged.path)
-        else:
-            with open(staged.path, "rb") as src:
-                self.storage.put(key, src, staged.size)
+        thumb_key = self._store_thumbnail(key, staged.path, inspected.file_type.mime)
+        try:
+            if isinstance(self.storage, LocalPaths):
+                self.storage.adopt(key, staged.path)
+            else:
+                with open(staged.path, "rb") as src:
+                    self.storage.put(key, src, staged.size)
+        except BaseException:
+            if thumb_key:
+                self.storage.delete(thumb_key)
+            raise
         now = self.clock()
         file_id = new_id()
         try:
@@ -178,6 +186,7 @@ class Service:
                     content_type=inspected.file_type.mime,
                     visibility=opts.visibility,
                     storage_key=key,
+                    thumbnail_key=thumb_key,
                     created_at=now,
                     expires_at=now + dt.timedelta(seconds=opts.expires_in)
                     if opts.expires_in
@@ -185,47 +194,81 @@ class Service:
                 )
                 record = repo.get_file(conn, file_id)
         except BaseException:
-            self.storage.delete(key)
+            for stored in (key, thumb_key):
+                if stored:
+                    self.storage.delete(stored)
             raise
         if record is None:  # pragma: no cover - the insert above just succeeded
             raise InternalError()
         return record
 
+    def _store_thumbnail(self, key: str, path: Any, mime: str) -> str | None:
+        """Store a thumbnail beside the File's bytes (under ``KEY_t``) when it is an image
+        Pillow can shrink; the key, or None."""
+        if not can_thumbnail(mime):
+            return None
+        data = make_thumbnail(path, mime)
+        if data is None:
+            return None
+        thumb_key = f"{key}_t"
+        self.storage.put(thumb_key, io.BytesIO(data), len(data))
+        return thumb_key
+
+    def record_rejection(
+        self, user: User, name: str, error: AirlockError, staged: Staged | None = None
+    ) -> None:
+        """Count, log and remember (for the admin page) one refused upload."""
+        self._decide("rejected", error, user, staged, name)
+
     def _decide(
         self,
         outcome: str,
-        code: str,
+        error: AirlockError | None,
         user: User,
         staged: Staged | None,
         name: str,
         record: FileRecord | None = None,
     ) -> None:
-        """Count and log one upload decision, as one structured line."""
+        """Count and log one upload decision, as one structured line, and keep it as an event."""
+        code = error.code if error is not None else ""
         self.metrics.uploads.labels(outcome=outcome, code=code or "none").inc()
         if record is not None:
             self.metrics.bytes_in.inc(record.size)
+        size = staged.size if staged else None
         entry = {
             "event": "upload",
             "outcome": outcome,
             "code": code or None,
             "owner": user.username,
             "name": name,
-            "size": staged.size if staged else None,
+            "size": size,
             "sha256": staged.sha256 if staged else None,
             "file_id": record.id if record else None,
             "content_type": record.content_type if record else None,
         }
         log.info(json.dumps(entry, ensure_ascii=False))
+        event = UploadEvent(
+            at=self.clock(), username=user.username, name=sanitize_name(name)[:1024] or "-",
+            size=size, outcome=outcome, code=code, message=error.message[:1024] if error else "",
+        )  # fmt: skip
+        try:
+            with self.db.write() as conn:
+                admin_repo.add_event(conn, event)
+        except Exception:  # the decision stands even if its statistics cannot be written
+            log.exception("could not record an upload event")
 
     # Files -----------------------------------------------------------------------------------
 
     def list_files(
-        self, user: User, limit: int, cursor: str | None
+        self, user: User, limit: int, cursor: str | None, query: str | None = None
     ) -> tuple[list[FileRecord], str | None]:
-        """The caller's Files, newest first, and the cursor of the next page (None at the end)."""
+        """The caller's Files, newest first, and the cursor of the next page (None at the end);
+        only those whose name contains ``query`` (any case), when given."""
         after = decode_cursor(cursor) if cursor else None
+        if query is not None and len(query) > 255:
+            raise BadRequest("q is at most 255 characters.")
         with self.db.read() as conn:
-            page = repo.list_files(conn, user.id, limit + 1, after)
+            page = repo.list_files(conn, user.id, limit + 1, after, query or None)
         more = len(page) > limit
         page = page[:limit]
         nxt = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
@@ -301,18 +344,26 @@ class Service:
             raise Forbidden("Only the owner may delete this file.")
         with self.db.write() as conn:
             repo.delete_file(conn, file_id)
-        self.storage.delete(record.storage_key)
+        for key in record.storage_keys:
+            self.storage.delete(key)
 
     def public_file(self, file_id: str) -> FileRecord:
         """A public File for ``/f/``; anything else is ``NotFound``."""
         return self.get_file(None, file_id)
 
-    def open_content(self, record: FileRecord, span: Span | None) -> BinaryIO:
-        """A stream of the File's bytes (``span`` only, when given)."""
+    def open_content(
+        self, record: FileRecord, span: Span | None, thumbnail: bool = False
+    ) -> BinaryIO:
+        """A stream of the File's bytes (``span`` only, when given), or of its thumbnail."""
+        key = record.storage_key
+        if thumbnail:
+            if not record.thumbnail_key:
+                raise NotFound("This file has no thumbnail.")
+            key = record.thumbnail_key
         try:
             if span is None:
-                return self.storage.open(record.storage_key)
-            return self.storage.open(record.storage_key, span.start, span.stop)
+                return self.storage.open(key)
+            return self.storage.open(key, span.start, span.stop)
         except FileNotFoundError:
             logging.getLogger("airlock").error("bytes missing for file %s", record.id)
             raise NotFound("The file's content is missing.") from None
@@ -342,12 +393,20 @@ class Service:
         return token, expires_at
 
     def resolve_link(self, token: str, count: bool = True) -> FileRecord:
-        """The File behind a share link, counting one download atomically. Forged tokens are
-        ``NotFound``; expired or used-up links ``Gone``."""
+        """The File behind a share link, counting one download atomically (unless ``count`` is
+        False). Forged tokens are ``NotFound``; expired or used-up links ``Gone``."""
+        return self._link(token, count)[0]
+
+    def link_info(self, token: str) -> tuple[FileRecord, Link]:
+        """The File and the link behind a share token, spending nothing (for the share page);
+        errors as ``resolve_link``."""
+        return self._link(token, count=False)
+
+    def _link(self, token: str, count: bool) -> tuple[FileRecord, Link]:
         if not token or len(token) > 128:
             raise NotFound("No such link.")
         now = self.clock()
-        with self.db.write() as conn:
+        with self.db.write() if count else self.db.read() as conn:
             link = repo.link_by_hash(conn, secret_digest(token))
             if link is None:
                 raise NotFound("No such link.")
@@ -364,7 +423,7 @@ class Service:
             raise NotFound("No such link.")
         if record.expired(now):
             raise Gone("This file has expired.")
-        return record
+        return record, link
 
     # Presentation ----------------------------------------------------------------------------
 
@@ -375,6 +434,8 @@ class Service:
         links = {"self": base, "content": f"{base}/content"}
         if record.visibility == "public":
             links["public"] = f"/f/{record.id}/{quote(record.name, safe='')}"
+        if record.thumbnail_key:
+            links["thumbnail"] = f"{base}/thumbnail"
         return {
             "id": record.id,
             "name": record.name,

@@ -42,7 +42,8 @@ def test_multipart_upload_stores_a_file(client: FlaskClient, alice: dict[str, st
     assert len(f["id"]) >= 22 and f["expires_at"] is None
     assert f["created_at"].endswith("Z")
     assert f["links"] == {"self": f"/api/v1/files/{f['id']}",
-                          "content": f"/api/v1/files/{f['id']}/content"}  # fmt: skip
+                          "content": f"/api/v1/files/{f['id']}/content",
+                          "thumbnail": f"/api/v1/files/{f['id']}/thumbnail"}  # fmt: skip
 
 
 def test_many_files_one_rejected(app: Flask, client: FlaskClient, alice: dict[str, str]) -> None:
@@ -55,7 +56,7 @@ def test_many_files_one_rejected(app: Flask, client: FlaskClient, alice: dict[st
     assert all(f["visibility"] == "public" for f in r.json["files"])
     (rej,) = r.json["rejected"]
     assert rej["name"] == "evil.png" and rej["error"]["code"] == "type_not_allowed"
-    assert len(stored_objects(app)) == 2
+    assert len(stored_objects(app)) == 3  # a.png, its thumbnail, b.pdf
     assert staged(app) == []
 
 

@@ -24,7 +24,7 @@ def test_storage_full(tmp_path: Path) -> None:
         listed = client.get("/api/v1/files", headers=headers).json["files"]
         assert [f["name"] for f in listed] == ["a.png"]
         assert list((tmp_path / "data" / "staging").iterdir()) == []
-        assert len(list(storage.list())) == 1
+        assert len(list(storage.list())) == 2  # a.png and its thumbnail
         got = client.get(ok.json["links"]["content"], headers=headers)
         assert got.data == samples.png()
     finally:

@@ -28,7 +28,7 @@ _FILE_COLUMNS = (*files.c, users.c.username.label("owner"))
 def _file(row: Row[Any]) -> FileRecord:
     return FileRecord(
         row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
-        row.visibility, row.storage_key, row.created_at, row.expires_at,
+        row.visibility, row.storage_key, row.created_at, row.expires_at, row.thumbnail_key,
     )  # fmt: skip
 
 
@@ -132,14 +132,20 @@ def get_file(conn: Connection, file_id: str) -> FileRecord | None:
 
 
 def list_files(
-    conn: Connection, owner_id: int, limit: int, after: tuple[dt.datetime, str] | None
-) -> list[FileRecord]:
-    """The owner's Files, newest first, strictly after the ``(created_at, id)`` cursor."""
+    conn: Connection, owner_id: int, limit: int, after: tuple[dt.datetime, str] | None,
+    name_contains: str | None = None,
+) -> list[FileRecord]:  # fmt: skip
+    """The owner's Files, newest first, strictly after the ``(created_at, id)`` cursor; only
+    those whose name contains ``name_contains`` (case-insensitively), when given."""
     query = (
         select(*_FILE_COLUMNS)
         .join(users, users.c.id == files.c.owner_id)
         .where(files.c.owner_id == owner_id)
     )
+    if name_contains:
+        query = query.where(
+            func.lower(files.c.name).contains(name_contains.lower(), autoescape=True)
+        )
     if after is not None:
         created, fid = after
         query = query.where(
@@ -169,12 +175,16 @@ def expired_files(conn: Connection, now: dt.datetime, limit: int = 500) -> list[
 
 
 def all_storage_keys(conn: Connection) -> Iterator[str]:
-    for row in conn.execute(select(files.c.storage_key)):
+    """Every key a File refers to, thumbnails included."""
+    for row in conn.execute(select(files.c.storage_key, files.c.thumbnail_key)):
         yield row.storage_key
+        if row.thumbnail_key:
+            yield row.thumbnail_key
 
 
 def has_storage_key(conn: Connection, key: str) -> bool:
-    return conn.execute(select(files.c.id).where(files.c.storage_key == key)).first() is not None
+    query = select(files.c.id).where(or_(files.c.storage_key == key, files.c.thumbnail_key == key))
+    return conn.execute(query).first() is not None
 
 
 # Share links ---------------------------------------------------------------------------------

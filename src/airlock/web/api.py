@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.http import parse_options_header
 
 from airlock.core.pagination import parse_limit
 from airlock.core.timefmt import rfc3339
-from airlock.errors import BadRequest, TooLarge, UnsupportedMediaType
+from airlock.errors import TooLarge, UnsupportedMediaType
 from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
 from airlock.service import Service, UploadOptions
 from airlock.web.auth import current_user
 from airlock.web.errors import render
+from airlock.web.jsonbody import json_body
 from airlock.web.openapi import openapi_document
-from airlock.web.serving import send_file_bytes
+from airlock.web.serving import send_file_bytes, send_thumbnail
 from airlock.web.state import state
 
 api = Blueprint("airlock_api", __name__)
-
-
-def _json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    return body
 
 
 def body_chunks_for(limit: int) -> Iterator[bytes]:
@@ -94,7 +85,9 @@ def upload_raw(filename: str) -> Response:
 def list_files() -> Response:
     user = current_user()
     limit = parse_limit(request.args.get("limit"))
-    page, nxt = state().service.list_files(user, limit, request.args.get("cursor") or None)
+    page, nxt = state().service.list_files(
+        user, limit, request.args.get("cursor") or None, request.args.get("q")
+    )
     return jsonify({"files": [Service.file_json(f) for f in page], "next_cursor": nxt})
 
 
@@ -107,7 +100,7 @@ def get_file(file_id: str) -> Response:
 @api.patch("/files/<file_id>")
 def patch_file(file_id: str) -> Response:
     user = current_user()
-    record = state().service.update_file(user, file_id, _json_body())
+    record = state().service.update_file(user, file_id, json_body())
     return jsonify(Service.file_json(record))
 
 
@@ -124,10 +117,16 @@ def file_content(file_id: str) -> Response:
     return send_file_bytes(state().service.get_file(user, file_id))
 
 
+@api.get("/files/<file_id>/thumbnail")
+def file_thumbnail(file_id: str) -> Response:
+    user = current_user()
+    return send_thumbnail(state().service.get_file(user, file_id))
+
+
 @api.post("/files/<file_id>/links")
 def create_link(file_id: str) -> Response:
     user = current_user()
-    body = _json_body()
+    body = json_body()
     token, expires_at = state().service.create_link(
         user, file_id, body.get("expires_in"), body.get("max_downloads")
     )
@@ -145,7 +144,7 @@ def me() -> Response:
 @api.post("/tokens")
 def create_token() -> Response:
     user = current_user()
-    new = state().accounts.create_token(user, _json_body().get("name"))  # type: ignore[arg-type]
+    new = state().accounts.create_token(user, json_body().get("name"))  # type: ignore[arg-type]
     response = jsonify(
         {
             "id": new.token.id,

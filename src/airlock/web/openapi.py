@@ -207,6 +207,11 @@ def file_schema() -> Json:
                         "pattern": "^/f/",
                         "description": "Public Files only: the no-login URL.",
                     },
+                    "thumbnail": {
+                        "type": "string",
+                        "pattern": f"^{API}/files/.+/thumbnail$",
+                        "description": "Images only: a small WebP preview.",
+                    },
                 },
             },
         },
@@ -553,6 +558,8 @@ def file_paths() -> Json:
                               {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
                     parameter("query", "cursor", "`next_cursor` of the previous page.",
                               {"type": "string"}),
+                    parameter("query", "q", "Only Files whose name contains this (any case).",
+                              {"type": "string", "maxLength": 255}),
                 ],
             ),  # fmt: skip
         },
@@ -618,6 +625,21 @@ def file_paths() -> Json:
             "`ETag`, ranges and conditional requests.",
             head_description="The headers `GET` would send.",
         ),  # fmt: skip
+        f"{API}/files/{{id}}/thumbnail": {
+            "parameters": file_id,
+            "get": operation(
+                "getFileThumbnail", "files", "A small preview of an image File",
+                {
+                    "200": {
+                        "description": "A WebP of at most 256 pixels a side, with the same "
+                        "safe headers as the File's bytes.",
+                        "content": {"image/webp": {"schema": BINARY}},
+                    },
+                    "304": {"description": "`If-None-Match` matched."},
+                    **errors(401, 404, 410),
+                },
+            ),
+        },
         f"{API}/files/{{id}}/links": {
             "parameters": file_id,
             "post": operation(
@@ -763,7 +785,8 @@ def tus_paths() -> Json:
                     parameter("header", "Upload-Defer-Length", "`1`: size told later.",
                               {"const": "1"}),
                     parameter("header", "Upload-Metadata",
-                              "`filename`, `filetype` (ignored), `visibility`; base64 values.",
+                              "`filename`, `filetype` (ignored), `visibility`, `expires_in` "
+                              "(seconds until the File expires); base64 values.",
                               {"type": "string"}),
                     parameter("header", "Upload-Concat", "`partial`, or `final;URL URL …`.",
                               {"type": "string"}),
@@ -821,6 +844,7 @@ def tus_paths() -> Json:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``."""
+    from airlock.web import openapi_admin  # it builds on the helpers above
     return {
         "openapi": "3.1.0",
         "info": {
@@ -838,10 +862,12 @@ def openapi_document() -> dict[str, Any]:
             {"name": "meta", "description": "This description."},
             {"name": "ops", "description": "Operations endpoints."},
             {"name": "tus", "description": "Resumable uploads (tus 1.0.0)."},
+            {"name": "session", "description": "Browser sign-in (cookie and CSRF token)."},
+            {"name": "admin", "description": "Users and upload statistics, for admins."},
         ],
         "security": [{"bearerAuth": []}],
         "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths(),
-                  **tus_paths()},
+                  **tus_paths(), **openapi_admin.session_paths(), **openapi_admin.admin_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -849,9 +875,16 @@ def openapi_document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "An API token (`airlock token create NAME` or "
                     "`POST /api/v1/tokens`).",
-                }
+                },
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "airlock_session",
+                    "description": "The browser session from `POST /api/v1/session`; unsafe "
+                    "methods also need `X-CSRF-Token`.",
+                },
             },
-            "schemas": schemas(),
+            "schemas": {**schemas(), **openapi_admin.schemas()},
             "parameters": parameters(),
             "responses": shared_responses(),
         },

@@ -12,6 +12,7 @@ from airlock.core import filetypes
 from airlock.core.headers import etag_matches, serving_headers
 from airlock.core.ranges import Span, Unsatisfiable, parse_range
 from airlock.db.records import FileRecord
+from airlock.pipeline.thumbnail import THUMBNAIL_MIME
 from airlock.web.state import state
 
 _BUFFER = 1024 * 1024
@@ -66,3 +67,19 @@ def _conditional_headers(headers: dict[str, str]) -> dict[str, str]:
     keep = ("ETag", "Cache-Control", "Last-Modified", "Content-Security-Policy",
             "X-Content-Type-Options")  # fmt: skip
     return {k: v for k, v in headers.items() if k in keep}
+
+
+def send_thumbnail(record: FileRecord) -> Response:
+    """The File's thumbnail (a small WebP) with the same safe headers as its bytes."""
+    tag = f"{record.sha256}.thumb"
+    stem = record.name.rsplit(".", 1)[0] or "thumbnail"
+    headers = serving_headers(
+        filetypes.lookup(THUMBNAIL_MIME), f"{stem}.thumb.webp",
+        public=record.visibility == "public", download=False, sha256=tag,
+    )  # fmt: skip
+    headers.pop("Accept-Ranges")
+    if etag_matches(request.headers.get("If-None-Match"), tag):
+        return Response(status=304, headers=_conditional_headers(headers))
+    with state().service.open_content(record, None, thumbnail=True) as stream:
+        data = stream.read()
+    return Response(data, status=200, headers=headers)

@@ -1,0 +1,196 @@
+"""The OpenAPI description of browser sign-in (``/session``) and the admin endpoints; part of
+the document ``openapi.openapi_document`` builds."""
+
+from __future__ import annotations
+
+from airlock.web.openapi import (
+    API,
+    PUBLIC,
+    TIMESTAMP,
+    Json,
+    errors,
+    json_body,
+    json_response,
+    nullable,
+    operation,
+    parameter,
+    schema_ref,
+)
+
+_NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"const": "no-store"}}}
+_QUOTA = nullable({"type": "integer", "minimum": 1, "description": "Bytes; null: the default."})
+
+
+def schemas() -> Json:
+    user = {
+        "type": "object",
+        "required": ["username", "is_admin", "disabled", "quota_bytes", "used_bytes", "files",
+                     "created_at"],  # fmt: skip
+        "properties": {
+            "username": {"type": "string"},
+            "is_admin": {"type": "boolean"},
+            "disabled": {"type": "boolean"},
+            "quota_bytes": nullable({"type": "integer", "minimum": 0}),
+            "used_bytes": {"type": "integer", "minimum": 0},
+            "files": {"type": "integer", "minimum": 0},
+            "created_at": TIMESTAMP,
+        },
+    }
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "SignIn": {
+            "type": "object",
+            "required": ["username", "password"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+        },
+        "Session": {
+            "type": "object",
+            "required": ["username", "csrf_token"],
+            "properties": {
+                "username": {"type": "string"},
+                "csrf_token": {
+                    "type": "string",
+                    "description": "Send it as `X-CSRF-Token` on every cookie-authenticated "
+                    "POST, PUT, PATCH and DELETE.",
+                },
+            },
+        },
+        "AdminUser": user,
+        "AdminUserList": {
+            "type": "object",
+            "required": ["users"],
+            "properties": {"users": {"type": "array", "items": schema_ref("AdminUser")}},
+        },
+        "NewUser": {
+            "type": "object",
+            "required": ["username", "password"],
+            "properties": {
+                "username": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+                "password": {"type": "string", "minLength": 8},
+                "is_admin": {"type": "boolean"},
+                "quota_bytes": _QUOTA,
+            },
+        },
+        "UserUpdate": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "disabled": {"type": "boolean"},
+                "is_admin": {"type": "boolean"},
+                "quota_bytes": _QUOTA,
+            },
+        },
+        "Stats": {
+            "type": "object",
+            "required": ["storage", "days", "recent_rejections"],
+            "properties": {
+                "storage": {
+                    "type": "object",
+                    "required": ["files", "bytes", "users"],
+                    "properties": {"files": count, "bytes": count, "users": count},
+                },
+                "days": {
+                    "type": "array",
+                    "description": "One entry per UTC day, oldest first.",
+                    "items": {
+                        "type": "object",
+                        "required": ["date", "uploads", "rejections"],
+                        "properties": {
+                            "date": {"type": "string", "format": "date"},
+                            "uploads": count,
+                            "rejections": count,
+                        },
+                    },
+                },
+                "recent_rejections": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["at", "username", "name", "code", "message"],
+                        "properties": {
+                            "at": TIMESTAMP,
+                            "username": {"type": "string"},
+                            "name": {"type": "string"},
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def session_paths() -> Json:
+    cookie_security = [{"cookieAuth": []}]
+    return {
+        f"{API}/session": {
+            "post": operation(
+                "signIn", "session", "Sign in (browser)",
+                {
+                    "200": {
+                        **json_response("Signed in; the `airlock_session` cookie is set.",
+                                        schema_ref("Session"), _NO_STORE),
+                    },
+                    **errors(400, 401, 415, 429),
+                },
+                description="Sets an `HttpOnly`, `SameSite=Lax` cookie (`Secure` over HTTPS). "
+                "Failed sign-ins are rate-limited per user name and per address (429 with "
+                "`Retry-After`).",
+                body=json_body(schema_ref("SignIn"), "The credentials."),
+                security=PUBLIC,
+            ),
+            "get": operation(
+                "getSession", "session", "The browser session",
+                {"200": json_response("The signed-in user and CSRF token.",
+                                      schema_ref("Session"), _NO_STORE),
+                 **errors(401)},
+                security=cookie_security,
+            ),  # fmt: skip
+            "delete": operation(
+                "signOut", "session", "Sign out (browser)",
+                {"204": {"description": "Signed out; the cookie is cleared."}, **errors(403)},
+                description="Needs `X-CSRF-Token` when a session cookie is sent.",
+                security=PUBLIC,
+            ),
+        },
+    }
+
+
+def admin_paths() -> Json:
+    user_param = [parameter("path", "username", "The user's name.", {"type": "string"})]
+    return {
+        f"{API}/admin/users": {
+            "get": operation(
+                "listUsers", "admin", "Every user, with usage",
+                {"200": json_response("The users.", schema_ref("AdminUserList")),
+                 **errors(401, 403)},
+            ),  # fmt: skip
+            "post": operation(
+                "addUser", "admin", "Create a user",
+                {"201": json_response("The user.", schema_ref("AdminUser")),
+                 **errors(400, 401, 403, 409, 415)},
+                body=json_body(schema_ref("NewUser"), "The new user."),
+            ),  # fmt: skip
+        },
+        f"{API}/admin/users/{{username}}": {
+            "parameters": user_param,
+            "patch": operation(
+                "updateUser", "admin", "Disable or enable a user, set their quota or role",
+                {"200": json_response("The user.", schema_ref("AdminUser")),
+                 **errors(400, 401, 403, 404, 415)},
+                description="Admins cannot disable or demote themselves.",
+                body=json_body(schema_ref("UserUpdate"), "What to change."),
+            ),  # fmt: skip
+        },
+        f"{API}/admin/stats": {
+            "get": operation(
+                "getStats", "admin", "Storage, uploads and rejections per day",
+                {"200": json_response("The statistics.", schema_ref("Stats")),
+                 **errors(400, 401, 403)},
+                params=[parameter("query", "days", "How many days (default 14).",
+                                  {"type": "integer", "minimum": 1, "maximum": 90})],
+            ),  # fmt: skip
+        },
+    }
