@@ -10,21 +10,33 @@ sees the body end early. It cuts once per ``arm``; ``cut`` is set when it has.
         proxy.arm(3 * 2**20 // 2)
         ... point the client at proxy.url ...
         assert proxy.cut.is_set()
+
+Optionally it is also slow: ``throttle(bytes_per_second)`` paces the client→server bytes of each
+connection (``throttle(None)``, the default, forwards at full speed), so a browser upload takes
+long enough to be interrupted on purpose. A slow proxy keeps its receive buffers small, so the
+client's own progress (bytes written to its socket) stays close to what reached the server.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from types import TracebackType
 
 _BUF = 64 * 1024
+_SLOW_BUF = 16 * 1024  # read size and receive buffer while throttled
 
 
 class CutProxy:
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(
+        self, upstream_host: str, upstream_port: int, rate: float | None = None
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._rate = rate  # client→server bytes per second per connection; None: unthrottled
+        if rate is not None:
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SLOW_BUF)
         self.port: int = self._listener.getsockname()[1]
         self.cut = threading.Event()
         self.connections = 0  # accepted so far
@@ -53,6 +65,17 @@ class CutProxy:
         with self._lock:
             self._budget = after_bytes
             self.cut.clear()
+
+    def throttle(self, bytes_per_second: float | None) -> None:
+        """Pace client→server bytes to ``bytes_per_second`` per connection from now on (None:
+        full speed). Connections accepted while throttled get small receive buffers; to keep
+        the client's progress honest, throttle before the client connects."""
+        if bytes_per_second is not None and bytes_per_second <= 0:
+            raise ValueError("bytes_per_second must be positive")
+        with self._lock:
+            self._rate = bytes_per_second
+        if bytes_per_second is not None:
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SLOW_BUF)
 
     def close(self) -> None:
         """Stop accepting, close every connection and wait for the forwarding threads."""
@@ -117,9 +140,12 @@ class CutProxy:
         """client → server, counting bytes against the armed budget."""
         try:
             while True:
-                data = pair.client.recv(_BUF)
+                rate = self._rate
+                data = pair.client.recv(_BUF if rate is None else _SLOW_BUF)
                 if not data:
                     break
+                if rate is not None:
+                    time.sleep(len(data) / rate)
                 cut_here = False
                 with self._lock:
                     if self._budget is not None:
