@@ -1,0 +1,389 @@
+// My files: the list (search, pages), thumbnails, rename, public/private, share links, delete,
+// and the storage used against the quota.
+
+import {
+  ApiError, announce, api, copyText, describeError, formatBytes, formatDate, fromTemplate,
+  setupDialog, showFormError,
+} from "./common.js";
+
+const PAGE_SIZE = 20;
+const STATIC = "/static/img/";
+
+const rows = document.getElementById("file-rows");
+const table = document.getElementById("files-table");
+const empty = document.getElementById("empty");
+const status = document.getElementById("list-status");
+const search = document.getElementById("search");
+const prevButton = document.getElementById("prev-page");
+const nextButton = document.getElementById("next-page");
+const pageLabel = document.getElementById("page-label");
+const quotaText = document.getElementById("quota-text");
+const quotaBar = document.getElementById("quota-bar");
+
+const renameDialog = setupDialog(document.getElementById("rename-dialog"));
+const deleteDialog = setupDialog(document.getElementById("delete-dialog"));
+const shareDialog = setupDialog(document.getElementById("share-dialog"));
+
+// The cursor of each page seen so far (the first page has none), and the next page's.
+let cursors = [null];
+let page = 0;
+let nextCursor = null;
+let query = "";
+let loading = null;
+
+const KINDS = [
+  [/^image\//, "image", "image"],
+  [/^video\//, "video", "video"],
+  [/^audio\//, "audio", "audio"],
+  [/^application\/pdf$/, "pdf", "PDF document"],
+  [/^(text\/|application\/json)/, "text", "text"],
+  [/(zip|gzip|tar|7z|rar)/, "archive", "archive"],
+  [/(wordprocessing|spreadsheet|presentation|opendocument|msword|ms-excel)/, "doc", "document"],
+];
+
+function kindOf(mime) {
+  for (const [re, kind, word] of KINDS) if (re.test(mime)) return { kind, word };
+  return { kind: "file", word: "file" };
+}
+
+/** "PNG image", "PDF document", "MP4 video": the type in words a person reads. */
+function typeLabel(file) {
+  const { word } = kindOf(file.content_type);
+  const ext = (/\.([A-Za-z0-9]{1,8})$/.exec(file.name) || [])[1];
+  if (word === "PDF document") return word;
+  if (word === "file") return file.content_type;
+  return ext ? `${ext.toUpperCase()} ${word}` : word;
+}
+
+function handleAuth(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+    return true;
+  }
+  return false;
+}
+
+// -- the list ----------------------------------------------------------------------------------
+
+async function load({ focusFirst = false } = {}) {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (cursors[page]) params.set("cursor", cursors[page]);
+  if (query) params.set("q", query);
+  if (loading) loading.abort();
+  const controller = new AbortController();
+  loading = controller;
+  table.setAttribute("aria-busy", "true");
+  try {
+    const body = await api(`/api/v1/files?${params}`, { signal: controller.signal });
+    nextCursor = body.next_cursor || null;
+    render(body.files || []);
+    if (focusFirst) rows.querySelector(".file-name")?.focus();
+  } catch (err) {
+    if (err && err.name === "AbortError") return;
+    if (handleAuth(err)) return;
+    status.textContent = `Your files could not be loaded: ${describeError(err)}`;
+  } finally {
+    if (loading === controller) {
+      loading = null;
+      table.removeAttribute("aria-busy");
+    }
+  }
+}
+
+function render(files) {
+  rows.replaceChildren(...files.map(renderRow));
+  table.hidden = files.length === 0;
+  empty.hidden = files.length > 0;
+  if (!files.length) {
+    empty.replaceChildren();
+    if (query) {
+      empty.textContent = `No file's name contains “${query}”.`;
+    } else if (page > 0) {
+      empty.textContent = "No more files.";
+    } else {
+      const link = document.createElement("a");
+      link.href = "/upload";
+      link.textContent = "Upload some";
+      empty.append("You have no files yet. ", link, ".");
+    }
+  }
+  prevButton.disabled = page === 0;
+  nextButton.disabled = !nextCursor;
+  pageLabel.textContent = page > 0 || nextCursor ? `Page ${page + 1}` : "";
+  const shown = files.length === 1 ? "1 file" : `${files.length} files`;
+  status.textContent = query ? `${shown} matching “${query}” on this page.` : `${shown} on this page.`;
+}
+
+function renderRow(file) {
+  const row = fromTemplate("file-row");
+  row.dataset.id = file.id;
+  fillRow(row, file);
+  return row;
+}
+
+function fillRow(row, file) {
+  const links = file.links || {};
+  const { kind } = kindOf(file.content_type);
+  const thumb = row.querySelector(".thumb");
+  if (links.thumbnail) {
+    thumb.src = links.thumbnail;
+    thumb.classList.remove("thumb-icon");
+  } else {
+    thumb.src = `${STATIC}type-${kind}.svg`;
+    thumb.classList.add("thumb-icon");
+  }
+  const name = row.querySelector(".file-name");
+  name.textContent = file.name;
+  name.href = links.content;
+  name.target = "_blank";
+  name.rel = "noopener";
+  const expiry = row.querySelector(".file-expiry");
+  expiry.textContent = file.expires_at ? `Deleted after ${formatDate(file.expires_at)}` : "";
+  row.querySelector(".cell-size").textContent = formatBytes(file.size);
+  const type = row.querySelector(".cell-type");
+  type.textContent = typeLabel(file);
+  type.title = file.content_type;
+  const time = row.querySelector("time");
+  time.dateTime = file.created_at;
+  time.textContent = formatDate(file.created_at);
+
+  const visibility = row.querySelector(".cell-visibility");
+  const badge = visibility.querySelector(".badge");
+  badge.textContent = file.visibility === "public" ? "Public" : "Private";
+  badge.className = `badge badge-${file.visibility}`;
+  visibility.querySelector(".public-link")?.remove();
+  if (file.visibility === "public") {
+    const open = document.createElement("a");
+    open.className = "public-link";
+    open.href = `/public/${encodeURIComponent(file.id)}`;
+    open.textContent = "Public page";
+    open.setAttribute("aria-label", `Public page of ${file.name}`);
+    visibility.append(open);
+  }
+
+  const download = row.querySelector(".action-download");
+  download.href = `${links.content}?download=1`;
+  download.setAttribute("aria-label", `Download ${file.name}`);
+  const toggle = row.querySelector(".action-visibility");
+  const makePublic = file.visibility !== "public";
+  toggle.textContent = makePublic ? "Make public" : "Make private";
+  toggle.setAttribute("aria-label", `${makePublic ? "Make public" : "Make private"}: ${file.name}`);
+  toggle.onclick = () => changeVisibility(row, file, makePublic ? "public" : "private");
+  const share = row.querySelector(".action-share");
+  share.setAttribute("aria-label", `Share ${file.name}`);
+  share.onclick = () => openShare(file, share);
+  const rename = row.querySelector(".action-rename");
+  rename.setAttribute("aria-label", `Rename ${file.name}`);
+  rename.onclick = () => openRename(row, file);
+  const del = row.querySelector(".action-delete");
+  del.setAttribute("aria-label", `Delete ${file.name}`);
+  del.onclick = () => openDelete(row, file);
+}
+
+async function changeVisibility(row, file, visibility) {
+  const button = row.querySelector(".action-visibility");
+  button.disabled = true;
+  try {
+    const updated = await api(`/api/v1/files/${encodeURIComponent(file.id)}`,
+      { method: "PATCH", json: { visibility } });
+    fillRow(row, updated);
+    announce(`${updated.name} is now ${visibility}.`);
+  } catch (err) {
+    if (handleAuth(err)) return;
+    announce(`Could not change ${file.name}: ${describeError(err)}`, { assertive: true });
+  } finally {
+    button.disabled = false;
+    button.focus();
+  }
+}
+
+// -- rename ------------------------------------------------------------------------------------
+
+let renaming = null;
+const renameForm = document.getElementById("rename-form");
+const renameInput = document.getElementById("rename-input");
+
+function openRename(row, file) {
+  renaming = { row, file };
+  renameInput.value = file.name;
+  showFormError(renameForm, "");
+  renameDialog.showModal();
+  // Select the name without its extension, as file managers do.
+  const dot = file.name.lastIndexOf(".");
+  renameInput.setSelectionRange(0, dot > 0 ? dot : file.name.length);
+}
+
+renameForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!renaming) return;
+  const { row, file } = renaming;
+  const name = renameInput.value.trim();
+  if (!name) {
+    showFormError(renameForm, "Enter a name.");
+    return;
+  }
+  try {
+    const updated = await api(`/api/v1/files/${encodeURIComponent(file.id)}`,
+      { method: "PATCH", json: { name } });
+    fillRow(row, updated);
+    renameDialog.close("done");
+    announce(`Renamed to ${updated.name}.`);
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(renameForm, describeError(err) + (err.message && err.code !== "network" ? ` ${err.message}` : ""));
+  }
+});
+
+// -- delete ------------------------------------------------------------------------------------
+
+let deleting = null;
+const deleteForm = document.getElementById("delete-form");
+
+function openDelete(row, file) {
+  deleting = { row, file };
+  deleteDialog.querySelector(".dialog-filename").textContent = file.name;
+  showFormError(deleteForm, "");
+  deleteDialog.showModal();
+}
+
+deleteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!deleting) return;
+  const { row, file } = deleting;
+  try {
+    await api(`/api/v1/files/${encodeURIComponent(file.id)}`, { method: "DELETE" });
+    deleteDialog.close("done");
+    row.remove();
+    announce(`${file.name} deleted.`);
+    loadQuota();
+    if (!rows.children.length) {
+      if (page > 0) page -= 1;
+      await load();
+    }
+    (rows.querySelector(".file-name") || search).focus();
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(deleteForm, describeError(err));
+  }
+});
+
+// -- share -------------------------------------------------------------------------------------
+
+let sharing = null;
+const shareForm = document.getElementById("share-form");
+const shareResult = document.getElementById("share-result");
+
+function openShare(file) {
+  sharing = file;
+  shareDialog.querySelector(".dialog-filename").textContent = file.name;
+  shareForm.hidden = false;
+  shareResult.hidden = true;
+  shareForm.reset();
+  showFormError(shareForm, "");
+  shareDialog.showModal();
+}
+
+shareForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!sharing) return;
+  const expiresIn = parseInt(shareForm.elements.expires_in.value, 10);
+  const limitText = shareForm.elements.max_downloads.value.trim();
+  let maxDownloads = null;
+  if (limitText) {
+    maxDownloads = Number(limitText);
+    if (!Number.isInteger(maxDownloads) || maxDownloads < 1) {
+      showFormError(shareForm, "The download limit must be a whole number of at least 1, or empty.");
+      shareForm.elements.max_downloads.focus();
+      return;
+    }
+  }
+  try {
+    const link = await api(`/api/v1/files/${encodeURIComponent(sharing.id)}/links`,
+      { method: "POST", json: { expires_in: expiresIn, max_downloads: maxDownloads } });
+    const token = link.url.replace(/^\/s\//, "");
+    const pageUrl = new URL(`/share/${token}`, window.location.origin).href;
+    const directUrl = new URL(link.url, window.location.origin).href;
+    document.getElementById("share-page-url").value = pageUrl;
+    document.getElementById("share-direct-url").value = directUrl;
+    document.getElementById("share-open").href = pageUrl;
+    const limit = maxDownloads ? `, or after ${maxDownloads} download${maxDownloads === 1 ? "" : "s"}` : "";
+    document.getElementById("share-expires").textContent =
+      `The link stops working on ${formatDate(link.expires_at)}${limit}.`;
+    shareForm.hidden = true;
+    shareResult.hidden = false;
+    document.getElementById("share-page-url").select();
+    document.getElementById("share-page-url").focus();
+    announce("Share link created.");
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(shareForm, describeError(err));
+  }
+});
+
+for (const button of shareDialog.querySelectorAll("[data-copy]")) {
+  button.addEventListener("click", async () => {
+    const field = document.getElementById(button.dataset.copy);
+    const ok = await copyText(field.value);
+    if (!ok) field.select();
+    button.textContent = ok ? "Copied" : "Press Ctrl+C";
+    announce(ok ? "Copied to the clipboard." : "Copying failed; the address is selected, press Ctrl+C.");
+    window.setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  });
+}
+
+// -- quota, search, pages ----------------------------------------------------------------------
+
+async function loadQuota() {
+  try {
+    const me = await api("/api/v1/me");
+    const used = me.used_bytes || 0;
+    if (me.quota_bytes) {
+      const pct = Math.min(100, Math.round((100 * used) / me.quota_bytes));
+      quotaText.textContent = `${formatBytes(used)} of ${formatBytes(me.quota_bytes)} used (${pct}%)`;
+      quotaBar.value = pct;
+      quotaBar.hidden = false;
+      quotaBar.classList.toggle("quota-high", pct >= 90);
+    } else {
+      quotaText.textContent = `${formatBytes(used)} used (no quota)`;
+      quotaBar.hidden = true;
+    }
+  } catch (err) {
+    if (handleAuth(err)) return;
+    quotaText.textContent = "Your storage use could not be loaded.";
+  }
+}
+
+let debounce = null;
+search.addEventListener("input", () => {
+  window.clearTimeout(debounce);
+  debounce = window.setTimeout(() => {
+    query = search.value.trim();
+    cursors = [null];
+    page = 0;
+    load();
+  }, 250);
+});
+document.getElementById("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  window.clearTimeout(debounce);
+  query = search.value.trim();
+  cursors = [null];
+  page = 0;
+  load();
+});
+
+nextButton.addEventListener("click", () => {
+  if (!nextCursor) return;
+  cursors[page + 1] = nextCursor;
+  page += 1;
+  load({ focusFirst: true });
+});
+prevButton.addEventListener("click", () => {
+  if (page === 0) return;
+  page -= 1;
+  load({ focusFirst: true });
+});
+
+loadQuota();
+load();

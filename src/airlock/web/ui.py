@@ -1,0 +1,209 @@
+"""The browser UI: server-rendered pages (sign-in, upload, my files, admin, share and public
+pages) whose behaviour lives in Airlock's own JavaScript modules under ``static/js``.
+
+Every page carries a strict Content-Security-Policy (no inline script or style, nothing from
+other origins); user text reaches the HTML only through Jinja's autoescaping, and the scripts
+only ever set it as ``textContent``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from airlock.core import filetypes
+from airlock.db.records import FileRecord, User
+from airlock.errors import AirlockError, Forbidden
+from airlock.web.auth import csrf_token, session_user
+from airlock.web.state import state
+
+ui = Blueprint(
+    "airlock_ui", __name__,
+    template_folder="templates", static_folder="static", static_url_path="/static",
+)  # fmt: skip
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self'; connect-src 'self'; frame-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# The tus PATCH size the upload page uses: big enough to keep the connection busy, small enough
+# that a cut connection costs little (the server keeps what arrived of a cut PATCH anyway).
+CHUNK_SIZE = 8 * 2**20
+# What a share or public page shows of a passive type, by its MIME type.
+_PREVIEW_KINDS = (("image/", "image"), ("audio/", "audio"), ("video/", "video"),
+                  ("application/pdf", "pdf"), ("text/", "text"), ("application/json", "text"))  # fmt: skip
+EXPIRY_CHOICES = (("", "Never"), ("3600", "1 hour"), ("86400", "1 day"),
+                  ("604800", "1 week"), ("2592000", "30 days"))  # fmt: skip
+
+
+@ui.after_request
+def _page_headers(response: Response) -> Response:
+    for name, value in PAGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint == "airlock_ui.static":
+        response.headers["Cache-Control"] = "no-cache"  # revalidate: the ETag keeps it cheap
+    else:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@ui.errorhandler(AirlockError)
+def _error_page(exc: AirlockError) -> tuple[str, int]:
+    titles = {403: "Not allowed", 404: "Not found", 410: "No longer available"}
+    title = titles.get(exc.status, "Something went wrong")
+    message = exc.message if exc.status < 500 else "The server could not answer this request."
+    return render_template("error.html", title=title, message=message,
+                           status=exc.status), exc.status  # fmt: skip
+
+
+@ui.app_template_filter("filesize")
+def filesize(size: int | None) -> str:
+    """``1.2 MB``-style sizes (decimal units, as the upload page's script writes them)."""
+    if size is None:
+        return "—"
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
+        value /= 1000
+        if value < 1000 or unit == "PB":
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+@ui.app_template_filter("when")
+def when(moment: dt.datetime | None) -> str:
+    """A timestamp as ``2026-01-02 03:04 UTC``."""
+    if moment is None:
+        return "never"
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@ui.context_processor
+def _chrome() -> dict[str, Any]:
+    user = session_user()
+    return {"user": user, "csrf": csrf_token() if user else None}
+
+
+def safe_next(target: str | None, default: str = "/upload") -> str:
+    """Where to go after signing in: only a local path (one leading ``/``, no backslash, no
+    control character), so ``?next=`` can never send anyone to another site."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
+        return default
+    return target
+
+
+def _signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Send anyone not signed in to the sign-in page, and back here afterwards."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if session_user() is None:
+            here = request.full_path if request.query_string else request.path
+            return redirect(url_for("airlock_ui.login", next=here))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@ui.get("/")
+def index() -> Response:
+    target = "airlock_ui.upload" if session_user() else "airlock_ui.login"
+    return redirect(url_for(target))
+
+
+@ui.get("/login")
+def login() -> Any:
+    target = safe_next(request.args.get("next"))
+    if session_user() is not None:
+        return redirect(target)
+    return render_template("login.html", next=target)
+
+
+@ui.get("/upload")
+@_signed_in
+def upload() -> str:
+    return render_template(
+        "upload.html", page="upload", chunk_size=CHUNK_SIZE, expiry_choices=EXPIRY_CHOICES,
+        max_file_size=state().settings.max_file_size,
+    )  # fmt: skip
+
+
+@ui.get("/files")
+@_signed_in
+def files() -> str:
+    return render_template("files.html", page="files")
+
+
+@ui.get("/admin")
+@_signed_in
+def admin() -> str:
+    user: User | None = session_user()
+    if user is None or not user.is_admin:
+        raise Forbidden("This page is for administrators.")
+    return render_template("admin.html", page="admin",
+                           default_quota=state().settings.default_quota)  # fmt: skip
+
+
+@ui.get("/share/<token>")
+def share(token: str) -> str:
+    """A share link's page: viewing it spends none of the link's downloads, so a preview (which
+    fetches the bytes) is only embedded when the link has no download limit."""
+    record, link = state().service.link_info(token)
+    base = "/s/" + quote(token, safe="")
+    limited = link.max_downloads is not None
+    return render_template(
+        "share.html",
+        file=record,
+        kind=preview_kind(record),
+        preview_url=None if limited else base,
+        download_url=base + "?" + urlencode({"download": "1"}),
+        expires_at=link.expires_at,
+        downloads_left=max(link.max_downloads - link.downloads, 0) if limited else None,
+    )
+
+
+@ui.get("/public/<file_id>")
+def public_page(file_id: str) -> str:
+    record = state().service.public_file(file_id)
+    base = f"/f/{quote(record.id, safe='')}/{quote(record.name, safe='')}"
+    return render_template(
+        "share.html",
+        file=record,
+        kind=preview_kind(record),
+        preview_url=base,
+        download_url=base + "?" + urlencode({"download": "1"}),
+        expires_at=record.expires_at,
+        downloads_left=None,
+    )
+
+
+def preview_kind(record: FileRecord) -> str | None:
+    """Which preview a File gets (``image``, ``pdf``, ``text``, ``audio``, ``video``), or None
+    when its type is not one a browser may show inline."""
+    file_type = filetypes.lookup(record.content_type)
+    if not filetypes.inline_ok(file_type):
+        return None
+    for prefix, kind in _PREVIEW_KINDS:
+        if file_type.mime.startswith(prefix):
+            return kind
+    return None
