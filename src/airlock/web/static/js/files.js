@@ -35,7 +35,7 @@ const KINDS = [
   [/^image\//, "image", "image"],
   [/^video\//, "video", "video"],
   [/^audio\//, "audio", "audio"],
-  [/^application\/pdf$/, "pdf", "PDF document"],
+  [/^application\/pdf$/, "pdf", "PDF"],
   [/^(text\/|application\/json)/, "text", "text"],
   [/(zip|gzip|tar|7z|rar)/, "archive", "archive"],
   [/(wordprocessing|spreadsheet|presentation|opendocument|msword|ms-excel)/, "doc", "document"],
@@ -50,9 +50,15 @@ function kindOf(mime) {
 function typeLabel(file) {
   const { word } = kindOf(file.content_type);
   const ext = (/\.([A-Za-z0-9]{1,8})$/.exec(file.name) || [])[1];
-  if (word === "PDF document") return word;
+  if (word === "PDF" || word === "text") return word === "text" ? "Text" : word;
   if (word === "file") return file.content_type;
   return ext ? `${ext.toUpperCase()} ${word}` : word;
+}
+
+function formatDay(text) {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) return text || "—";
+  return date.toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
 function handleAuth(err) {
@@ -146,7 +152,8 @@ function fillRow(row, file) {
   type.title = file.content_type;
   const time = row.querySelector("time");
   time.dateTime = file.created_at;
-  time.textContent = formatDate(file.created_at);
+  time.textContent = formatDay(file.created_at);
+  time.title = formatDate(file.created_at);
 
   const visibility = row.querySelector(".cell-visibility");
   const badge = visibility.querySelector(".badge");

@@ -27,6 +27,7 @@ const unfinishedList = document.getElementById("unfinished-list");
 const items = []; // every file added since the page loaded
 const active = new Set(); // fingerprints of files being uploaded or waiting
 let running = 0;
+let announcedQuarter = -1;
 
 /** One file in the list: its row, its upload and its numbers. */
 class Item {
@@ -247,6 +248,10 @@ function updateBatch() {
   }
   batchText.textContent = parts.join(" · ");
   const busy = count("waiting") + count("uploading");
+  // Screen readers hear the batch at every quarter, not every percent.
+  const quarter = Math.floor(pct / 25);
+  if (busy && quarter > announcedQuarter && quarter < 4) announce(`Uploads ${quarter * 25}% done.`);
+  announcedQuarter = busy ? Math.max(announcedQuarter, quarter) : -1;
   if (!busy && batch.dataset.busy === "1") announce(`All uploads finished: ${batchText.textContent}.`);
   batch.dataset.busy = busy ? "1" : "0";
 }
