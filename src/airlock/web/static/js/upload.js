@@ -148,7 +148,11 @@ class Item {
       announce(`${this.file.name}: resumed at ${pct}%.`);
     } else if (kind === "retrying") {
       const seconds = Math.max(1, Math.round(detail.delay / 1000));
-      this.setStatus(`Connection lost; retrying in ${seconds} s…`);
+      const status = detail.error ? detail.error.status : 0;
+      const why = status === 0 ? "Connection lost"
+        : status === 429 ? "The server asks to slow down"
+        : "The server could not take it just now";
+      this.setStatus(`${why}; retrying in ${seconds} s…`);
       this.samples = [];
       this.rate.textContent = "";
       this.eta.textContent = "";
