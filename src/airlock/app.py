@@ -1,5 +1,5 @@
 """``create_app()``: the ready-made Airlock service, built by applying the same ``Airlock``
-extension any other Flask app would use, plus the operations endpoints."""
+extension any other Flask app would use, plus the operations endpoints and the web UI."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from airlock.config import Settings
 from airlock.ext import Airlock
 from airlock.storage.base import Storage
 from airlock.web.ops import ops
+from airlock.web.ui import ui
 
 
 def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Flask:
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Airlock(app, settings=settings, storage=storage)
     app.register_blueprint(ops)
+    app.register_blueprint(ui)
     return app
 
 
