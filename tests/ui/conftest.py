@@ -72,9 +72,12 @@ class Airlock(LiveServer):
             method, self.url + path, headers=self.auth(user), timeout=30, **kwargs
         )
 
-    def new_user(self, prefix: str, admin: bool = False, quota: int | None = None) -> str:
-        """A fresh user (password ``PASSWORD``) with an API token, made by the admin."""
-        name = f"{prefix}-{secrets.token_hex(3)}"
+    def new_user(
+        self, prefix: str, admin: bool = False, quota: int | None = None, exact: bool = False
+    ) -> str:
+        """A fresh user (password ``PASSWORD``) with an API token, made by the admin; named
+        ``prefix`` plus a random suffix, or exactly ``prefix`` (for screenshots)."""
+        name = prefix if exact else f"{prefix}-{secrets.token_hex(3)}"
         body: dict[str, Any] = {"username": name, "password": PASSWORD, "is_admin": admin}
         if quota is not None:
             body["quota_bytes"] = quota

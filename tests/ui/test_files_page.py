@@ -22,7 +22,7 @@ def row_of(page: Any, name: str) -> Any:
 
 
 def test_list_share_link_and_stranger(server: Airlock, browsing: Any) -> None:
-    user = server.new_user("sharer")
+    user = server.new_user("alice", exact=True)
     server.upload(user, "notes.txt", b"Meeting notes\n- ship the upload page\n- write the tests\n")
     server.upload(user, "report.pdf", samples.pdf())
     server.upload(user, "garden.png", samples.photo(800, 600, seed=21), visibility="public")

@@ -167,7 +167,7 @@ def test_csrf_less_form_post_is_refused(
 
 
 def test_admin_page(server: Airlock, browsing: Any) -> None:
-    admin = server.new_user("boss", admin=True)
+    admin = server.new_user("root", admin=True, exact=True)
     member = server.new_user("member")
     server.upload(member, "fine.png", samples.photo(40, 40))
     r = server.api(member, "POST", "/api/v1/files", files={"file": ("bad.exe", b"MZ\x90\x00" * 64)})

@@ -58,7 +58,7 @@ def upload_rows(page: Any) -> Any:
 
 
 def test_drop_three_files_one_rejected(server: Airlock, browsing: Any, via_proxy: CutProxy) -> None:
-    user = server.new_user("dropper")
+    user = server.new_user("maria", exact=True)
     b = browsing(base_url=via_proxy.url)
     b.sign_in(user)
     # Slow enough to watch the progress: a few seconds for the text file. (Throttled before

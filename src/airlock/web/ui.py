@@ -171,13 +171,14 @@ def share(token: str) -> str:
     record, link = state().service.link_info(token)
     base = "/s/" + quote(token, safe="")
     limited = link.max_downloads is not None
+    ends = min(link.expires_at, record.expires_at) if record.expires_at else link.expires_at
     return render_template(
         "share.html",
         file=record,
         kind=preview_kind(record),
         preview_url=None if limited else base,
         download_url=base + "?" + urlencode({"download": "1"}),
-        expires_at=link.expires_at,
+        expires_at=ends,
         downloads_left=max(link.max_downloads - link.downloads, 0) if limited else None,
     )
 
