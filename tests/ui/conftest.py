@@ -26,13 +26,6 @@ PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/ui/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.browser)
-
-
 def chromium_path() -> str:
     """Debian's Chromium; the tests never download a browser."""
     found = shutil.which("chromium") or (

@@ -7,10 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.ui import samples
 from tests.ui.conftest import Airlock, screenshot, sha256
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 HOSTILE = "<img src=x onerror=alert(1)>.png"
 

@@ -16,6 +16,8 @@ from playwright.sync_api import expect
 from tests.ui import samples
 from tests.ui.conftest import PASSWORD, Airlock, screenshot
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self'; connect-src 'self'; frame-src 'self'; form-action 'self'; "
@@ -105,6 +107,10 @@ def test_pages_carry_strict_headers(server: Airlock) -> None:
         assert not re.search(r"<script(?![^>]*\ssrc=)", r.text)  # no inline script
         assert not re.search(r"<[^>]*\s(on[a-z]+|style)\s*=", r.text)  # no handlers, no styles
         assert "http://" not in r.text and "https://" not in r.text  # nothing from elsewhere
+    for path, status in (("/share/forged-token", 404), ("/public/no-such-file", 404)):
+        r = requests.get(server.url + path, timeout=30)
+        assert r.status_code == status and r.headers["Content-Security-Policy"] == CSP
+        assert r.headers["Content-Type"].startswith("text/html")
     anonymous = requests.get(server.url + "/upload", timeout=30, allow_redirects=False)
     assert anonymous.status_code == 302
     assert anonymous.headers["Location"].endswith("/login?next=/upload")

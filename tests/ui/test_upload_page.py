@@ -16,6 +16,8 @@ from tests.support.cutproxy import CutProxy
 from tests.ui import samples
 from tests.ui.conftest import Airlock, screenshot, sha256
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 MiB = 2**20
 
 
