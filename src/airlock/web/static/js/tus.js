@@ -9,7 +9,7 @@
 // - unfinished uploads are remembered in localStorage by a fingerprint of the file, so the same
 //   file added after a reload continues instead of starting over.
 
-import { ApiError, csrfToken, sleep } from "./common.js";
+import { ApiError, csrfToken, errorFrom, sleep } from "./common.js";
 
 const TUS_VERSION = "1.0.0";
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
@@ -261,7 +261,7 @@ export class TusUpload {
         "X-CSRF-Token": csrfToken(),
       },
     });
-    if (response.status !== 201) throw await this._responseError(response);
+    if (response.status !== 201) throw await errorFrom(response);
     const fileId = response.headers.get("Upload-File-Id");
     if (fileId) return { fileId };
     const location = response.headers.get("Location");
@@ -382,19 +382,6 @@ export class TusUpload {
       this._checkCancelled();
       throw new ApiError(0, "network", "The server could not be reached.");
     }
-  }
-
-  async _responseError(response) {
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
-    }
-    const err = (body && body.error) || {};
-    const retry = parseInt(response.headers.get("Retry-After") || "", 10);
-    return new ApiError(response.status, err.code, err.message, err.details,
-      Number.isFinite(retry) ? retry : null);
   }
 
   /** Run a request step again (after a pause) while it fails in a way worth retrying. */
