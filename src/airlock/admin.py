@@ -67,10 +67,10 @@ class Admin:
 
     def _one(self, username: str) -> dict[str, Any]:
         with self.db.read() as conn:
-            for user, used, count in admin_repo.users_with_usage(conn):
-                if user.username == username:
-                    return self._user_json(user, used, count)
-        raise NotFound(f"No user {username!r}.")
+            found = admin_repo.users_with_usage(conn, username)
+        if not found:
+            raise NotFound(f"No user {username!r}.")
+        return self._user_json(*found[0])
 
     def users(self, actor: User) -> list[dict[str, Any]]:
         """Every user with usage, by name."""

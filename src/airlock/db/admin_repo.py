@@ -12,8 +12,10 @@ from airlock.db.repo import _user
 from airlock.db.schema import files, upload_events, users
 
 
-def users_with_usage(conn: Connection) -> list[tuple[User, int, int]]:
-    """Every user, by name, with ``(user, used_bytes, file_count)``."""
+def users_with_usage(
+    conn: Connection, username: str | None = None
+) -> list[tuple[User, int, int]]:
+    """Every user (or just ``username``), by name, as ``(user, used_bytes, file_count)``."""
     usage = (
         select(
             files.c.owner_id,
@@ -23,11 +25,14 @@ def users_with_usage(conn: Connection) -> list[tuple[User, int, int]]:
         .group_by(files.c.owner_id)
         .subquery()
     )
-    rows = conn.execute(
+    query = (
         select(users, usage.c.used, usage.c.count)
         .outerjoin(usage, usage.c.owner_id == users.c.id)
         .order_by(users.c.username)
     )
+    if username is not None:
+        query = query.where(users.c.username == username)
+    rows = conn.execute(query)
     return [(_user(r), int(r.used or 0), int(r.count or 0)) for r in rows]
 
 
