@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -38,7 +39,7 @@ from airlock.metrics import Metrics
 from airlock.pipeline.inspect import Inspected, Inspector
 from airlock.pipeline.receive import Form
 from airlock.pipeline.staging import Staged
-from airlock.pipeline.thumbnail import can_thumbnail, make_thumbnail
+from airlock.pipeline.thumbnail import make_thumbnail
 from airlock.storage.base import LocalPaths, Storage
 
 log = logging.getLogger("airlock.upload")
@@ -109,7 +110,7 @@ class Service:
             raise
         finally:
             staged.path.unlink(missing_ok=True)
-        self._decide("stored", None, user, staged, record.name, record)
+        self._observe("stored", "", user, staged, record.name, record)
         return record
 
     def store_form(
@@ -158,22 +159,19 @@ class Service:
             raise QuotaExceeded(quota_bytes=quota, used_bytes=used, size=size)
 
     def _commit(self, user: User, inspected: Inspected, opts: UploadOptions) -> FileRecord:
+        """Store the bytes (and a thumbnail), then the row and its upload event in one
+        transaction; on any failure nothing stored remains."""
         staged = inspected.staged
         key = new_id()
         thumb_key = self._store_thumbnail(key, staged.path, inspected.file_type.mime)
+        now = self.clock()
+        file_id = new_id()
         try:
             if isinstance(self.storage, LocalPaths):
                 self.storage.adopt(key, staged.path)
             else:
                 with open(staged.path, "rb") as src:
                     self.storage.put(key, src, staged.size)
-        except BaseException:
-            if thumb_key:
-                self.storage.delete(thumb_key)
-            raise
-        now = self.clock()
-        file_id = new_id()
-        try:
             with self.db.write() as conn:
                 self._check_quota(user, staged.size, locked=conn)
                 repo.add_file(
@@ -192,9 +190,10 @@ class Service:
                     if opts.expires_in
                     else None,
                 )
+                admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))
                 record = repo.get_file(conn, file_id)
         except BaseException:
-            for stored in (key, thumb_key):
+            for stored in (key, thumb_key):  # delete is idempotent: a key never put is fine
                 if stored:
                     self.storage.delete(stored)
             raise
@@ -202,11 +201,9 @@ class Service:
             raise InternalError()
         return record
 
-    def _store_thumbnail(self, key: str, path: Any, mime: str) -> str | None:
+    def _store_thumbnail(self, key: str, path: Path, mime: str) -> str | None:
         """Store a thumbnail beside the File's bytes (under ``KEY_t``) when it is an image
         Pillow can shrink; the key, or None."""
-        if not can_thumbnail(mime):
-            return None
         data = make_thumbnail(path, mime)
         if data is None:
             return None
@@ -218,44 +215,47 @@ class Service:
         self, user: User, name: str, error: AirlockError, staged: Staged | None = None
     ) -> None:
         """Count, log and remember (for the admin page) one refused upload."""
-        self._decide("rejected", error, user, staged, name)
+        self._observe("rejected", error.code, user, staged, name)
+        try:
+            with self.db.write() as conn:
+                admin_repo.add_event(conn, self._event(user, name, staged, error))
+        except Exception:  # the refusal stands even if its statistics cannot be written
+            log.exception("could not record an upload event")
 
-    def _decide(
+    def _event(
+        self, user: User, name: str, staged: Staged | None, error: AirlockError | None
+    ) -> UploadEvent:
+        return UploadEvent(
+            at=self.clock(), username=user.username, name=sanitize_name(name)[:1024] or "-",
+            size=staged.size if staged else None, outcome="rejected" if error else "stored",
+            code=error.code if error else "", message=error.message[:1024] if error else "",
+        )  # fmt: skip
+
+    def _observe(
         self,
         outcome: str,
-        error: AirlockError | None,
+        code: str,
         user: User,
         staged: Staged | None,
         name: str,
         record: FileRecord | None = None,
     ) -> None:
-        """Count and log one upload decision, as one structured line, and keep it as an event."""
-        code = error.code if error is not None else ""
+        """Count and log one upload decision, as one structured line."""
         self.metrics.uploads.labels(outcome=outcome, code=code or "none").inc()
         if record is not None:
             self.metrics.bytes_in.inc(record.size)
-        size = staged.size if staged else None
         entry = {
             "event": "upload",
             "outcome": outcome,
             "code": code or None,
             "owner": user.username,
             "name": name,
-            "size": size,
+            "size": staged.size if staged else None,
             "sha256": staged.sha256 if staged else None,
             "file_id": record.id if record else None,
             "content_type": record.content_type if record else None,
         }
         log.info(json.dumps(entry, ensure_ascii=False))
-        event = UploadEvent(
-            at=self.clock(), username=user.username, name=sanitize_name(name)[:1024] or "-",
-            size=size, outcome=outcome, code=code, message=error.message[:1024] if error else "",
-        )  # fmt: skip
-        try:
-            with self.db.write() as conn:
-                admin_repo.add_event(conn, event)
-        except Exception:  # the decision stands even if its statistics cannot be written
-            log.exception("could not record an upload event")
 
     # Files -----------------------------------------------------------------------------------
 

@@ -23,10 +23,6 @@ THUMBNAIL_MIME = "image/webp"
 _SOURCES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
 
 
-def can_thumbnail(mime: str) -> bool:
-    return mime in _SOURCES
-
-
 def make_thumbnail(path: Path, mime: str) -> bytes | None:
     """A WebP at most ``SIZE`` pixels on its longer side, or None when the type has no
     thumbnails or the image cannot (or should not) be decoded."""
