@@ -873,18 +873,25 @@ def pick_median(rs: list[Result]) -> Result:
     return ok[(len(ok) - 1) // 2]
 
 
+def status_and_spread(r, all_runs, error_width: int, is_disturbed=None) -> tuple[str, str]:
+    """A table row's status cell and its "min–max (ok/attempts, disturbed)" cell; shared by the
+    upload/download and the tus tables (each with its own idea of a disturbed run)."""
+    is_disturbed = is_disturbed or disturbed
+    status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:error_width])
+    ok = [x.mibps for x in all_runs if x.ok]
+    nd = sum(1 for x in all_runs if x.ok and is_disturbed(x))
+    spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)} ok" if ok else f"– (0/{len(all_runs)} ok"
+    spread += f", {nd} disturbed)" if nd else ")"
+    return status, spread
+
+
 def fmt_table(rows: list[Result], runs: dict[tuple[int, str, str], list[Result]]) -> str:
     head = ("| size | server | operation | MiB/s | MiB/s min–max (runs) | seconds | server CPU s | curl CPU s "
             "| other CPU s | peak worker RSS MiB | peak tree RSS MiB | status |")
     sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     lines = [head, sep]
     for r in rows:
-        status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:160])
-        all_runs = runs.get((r.size, r.server, r.op), [r])
-        ok = [x.mibps for x in all_runs if x.ok]
-        nd = sum(1 for x in all_runs if x.ok and disturbed(x))
-        spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)} ok" if ok else f"– (0/{len(all_runs)} ok"
-        spread += f", {nd} disturbed)" if nd else ")"
+        status, spread = status_and_spread(r, runs.get((r.size, r.server, r.op), [r]), 160)
         lines.append(
             f"| {size_label(r.size)} | {r.server} | {r.op} | "
             f"{r.mibps:.1f} | {spread} | {r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | {r.other_cpu:.2f} | "

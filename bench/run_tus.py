@@ -503,12 +503,8 @@ def fmt_table(rows: list[TusResult], runs) -> str:
     sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     lines = [head, sep]
     for r in rows:
-        status = "ok" if r.ok else ("FAILED: " + r.error.replace("|", "/").replace("\n", " ")[:200])
-        all_runs = runs.get((r.size, r.server, r.mode), [r])
-        ok = [x.mibps for x in all_runs if x.ok]
-        nd = sum(1 for x in all_runs if x.ok and disturbed(x))
-        spread = f"{min(ok):.0f}–{max(ok):.0f} ({len(ok)}/{len(all_runs)} ok" if ok else f"– (0/{len(all_runs)} ok"
-        spread += f", {nd} disturbed)" if nd else ")"
+        status, spread = rb.status_and_spread(
+            r, runs.get((r.size, r.server, r.mode), [r]), 200, disturbed)
         lines.append(
             f"| {size_label(r.size)} | {r.server} | {r.mode} | {r.patches} | {r.mibps:.1f} | {spread} | "
             f"{r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | {r.kthread_cpu:.2f} | {r.other_procs_cpu:.2f} | "
