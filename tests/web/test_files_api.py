@@ -9,15 +9,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import MakeApp, add_user
+from tests.conftest import MakeApp, add_user, multipart
 from tests.support import samples
 
 
 def upload(client: FlaskClient, headers: dict[str, str], *files: tuple[str, bytes], **fields: str):
     data: dict[str, object] = {"file": [(io.BytesIO(body), name) for name, body in files]}
     data.update(fields)
-    return client.post("/api/v1/files", data=data, headers=headers,
-                       content_type="multipart/form-data")  # fmt: skip
+    return client.post("/api/v1/files", headers=headers, **multipart(data))
 
 
 def stored_objects(app: Flask) -> list[Path]:
@@ -104,8 +103,7 @@ def test_upload_needs_credentials(client: FlaskClient) -> None:
 def test_wrong_body_type_and_missing_file(client: FlaskClient, alice: dict[str, str]) -> None:
     r = client.post("/api/v1/files", json={"x": 1}, headers=alice)
     assert r.status_code == 415 and r.json["error"]["code"] == "unsupported_media_type"
-    r = client.post("/api/v1/files", data={"visibility": "public"}, headers=alice,
-                    content_type="multipart/form-data")  # fmt: skip
+    r = client.post("/api/v1/files", headers=alice, **multipart({"visibility": "public"}))
     assert r.status_code == 400 and r.json["error"]["code"] == "no_file"
     r = upload(client, alice, ("a.png", samples.png()), visibility="everyone")
     assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"

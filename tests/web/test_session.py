@@ -8,7 +8,7 @@ import io
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import add_user
+from tests.conftest import add_user, multipart
 from tests.support import samples
 
 PASSWORD = "correct horse battery"
@@ -68,8 +68,8 @@ def test_unsafe_cookie_requests_need_the_csrf_token(client: FlaskClient, alice: 
     assert up.status_code == 403 and up.json["error"]["code"] == "forbidden"
     wrong = client.put("/api/v1/files/a.txt", data=b"hello", headers={"X-CSRF-Token": "x" * 43})
     assert wrong.status_code == 403
-    form = client.post("/api/v1/files", data={"file": (io.BytesIO(samples.png()), "a.png")},
-                       content_type="multipart/form-data")  # fmt: skip
+    form = client.post("/api/v1/files",
+                       **multipart({"file": (io.BytesIO(samples.png()), "a.png")}))  # fmt: skip
     assert form.status_code == 403 and form.json["error"]["code"] == "forbidden"
     assert client.get("/api/v1/files").json["files"] == []  # nothing was stored
     ok = client.put("/api/v1/files/a.txt", data=b"hello", headers={"X-CSRF-Token": token})
