@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 from airlock.config import ConfigError, Settings
+from airlock.errors import AirlockError
 
 Check = tuple[str, bool, str]
 
@@ -57,15 +58,28 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
     finally:
         db.dispose()
 
+    from airlock.runtime import build_storage
+    from airlock.storage.capabilities import Capabilities
     from airlock.storage.conformance import check_storage
-    from airlock.storage.local import LocalStorage
 
+    storage = build_storage(settings)
+    probe = Capabilities.of(storage).probe
+    where = probe.describe() if probe is not None else type(storage).__name__
     try:
-        storage = LocalStorage(root / "files")
-        storage.probe()
+        if probe is not None:
+            probe.probe()
         rules = check_storage(storage)
-        yield "storage", True, f"local files under {root / 'files'}; {len(rules)} conformance rules pass"
-    except (OSError, AssertionError) as exc:
-        yield "storage", False, f"local storage under {root / 'files'} failed: {exc}"
+        yield "storage", True, f"{where}; {len(rules)} conformance rules pass"
+    except (OSError, AssertionError, AirlockError) as exc:
+        yield "storage", False, f"{where} failed: {_reason(exc)}"
 
     yield "scanner", True, "malware scanning is not configured in this version"
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in words: the store's own complaint when there is one."""
+    cause = exc.__cause__
+    text = str(exc) or type(exc).__name__
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {cause})"
+    return text

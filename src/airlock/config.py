@@ -71,6 +71,16 @@ class Settings:
     login_attempts: int = 10  # failed sign-ins per user name per 15 minutes (5x per address)
     cookie_secure: bool = False  # mark the session cookie Secure even on plain-HTTP requests
     log_level: str = "INFO"
+    storage: str = "local"  # local: files under DATA_DIR/files; s3: an S3-compatible bucket
+    s3_endpoint: str = ""  # empty: AWS's own endpoint for the region
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty: the standard AWS credential chain
+    s3_secret_access_key: str = dataclasses.field(default="", repr=False)
+    s3_public_endpoint: str = ""  # where browsers reach the store for direct uploads
+    s3_content_origin: str = ""  # set: downloads redirect to presigned URLs on this origin
+    direct_uploads: bool = False  # the web UI uploads straight to the store (S3 only)
+    presign_lifetime: int = 3600  # seconds a direct upload's presigned POST stays valid
 
     # Fields that take sizes with unit suffixes.
     _SIZES = ("max_file_size", "max_request_size", "max_part_header_size", "max_field_size",
@@ -151,3 +161,37 @@ class Settings:
             raise ConfigError("AIRLOCK_DATABASE_URL must be a URL such as postgresql://host/db.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("AIRLOCK_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        self._validate_storage()
+
+    def _validate_storage(self) -> None:
+        if self.storage not in ("local", "s3"):
+            raise ConfigError("AIRLOCK_STORAGE must be 'local' or 's3'.")
+        s3_only = {
+            "s3_endpoint": self.s3_endpoint, "s3_bucket": self.s3_bucket,
+            "s3_public_endpoint": self.s3_public_endpoint,
+            "s3_content_origin": self.s3_content_origin, "direct_uploads": self.direct_uploads,
+        }  # fmt: skip
+        if self.storage == "local":
+            stray = [f"AIRLOCK_{k.upper()}" for k, v in s3_only.items() if v]
+            if stray:
+                raise ConfigError(
+                    f"{', '.join(stray)} only take effect with AIRLOCK_STORAGE=s3; set that or "
+                    "remove them."
+                )
+            return
+        if not self.s3_bucket:
+            raise ConfigError("AIRLOCK_STORAGE=s3 needs AIRLOCK_S3_BUCKET (an existing bucket).")
+        for name in ("s3_endpoint", "s3_public_endpoint", "s3_content_origin"):
+            value = getattr(self, name)
+            if value and not re.fullmatch(r"https?://[^\s/]+/?", value):
+                raise ConfigError(
+                    f"AIRLOCK_{name.upper()} must be an origin such as https://host:port "
+                    f"(no path), not {value!r}."
+                )
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
+            raise ConfigError(
+                "Set both AIRLOCK_S3_ACCESS_KEY_ID and AIRLOCK_S3_SECRET_ACCESS_KEY, or neither "
+                "(then the standard AWS credential chain is used)."
+            )
+        if not 60 <= self.presign_lifetime <= 7 * 24 * 3600:
+            raise ConfigError("AIRLOCK_PRESIGN_LIFETIME is in seconds, from 60 to 604800.")

@@ -126,6 +126,16 @@ class InternalError(AirlockError):
     status, code, default_message = 500, "internal_error", "Internal error."
 
 
+class Unavailable(InternalError):
+    """A backend (the object store, the database) cannot be reached right now: ``503`` with
+    ``Retry-After``. API.md's table has no code of its own for a passing outage, so this keeps
+    ``internal_error``'s code with the status that tells clients to come back."""
+
+    status = 503
+    default_message = "A service Airlock needs cannot be reached right now; try again shortly."
+    retry_after: ClassVar[int] = 5
+
+
 class ScannerUnavailable(Rejected):
     status, code = 503, "scanner_unavailable"
     default_message = "The malware scanner cannot be reached; the upload was refused."
@@ -144,12 +154,17 @@ class ConfigError(Exception):
 
 
 def all_error_classes() -> list[type[AirlockError]]:
-    """Every concrete API error class, for the table test and the OpenAPI document."""
+    """Every concrete API error class, for the table test and the OpenAPI document. A class
+    that keeps its parent's code (``Unavailable``) is a variant of it, not another code."""
     seen: list[type[AirlockError]] = []
     stack: list[type[AirlockError]] = [AirlockError]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls not in (AirlockError, Rejected) and cls not in seen:
+        variant = any(
+            issubclass(base, AirlockError) and base not in (AirlockError, Rejected)
+            and base.code == cls.code for base in cls.__bases__
+        )  # fmt: skip
+        if cls not in (AirlockError, Rejected) and cls not in seen and not variant:
             seen.append(cls)
     return sorted(seen, key=lambda c: (c.status, c.code))

@@ -7,9 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from airlock.db import repo
-from airlock.storage.base import Lister
-from airlock.storage.local import LocalStorage
 from airlock.runtime import AirlockState
+from airlock.storage.base import Sweeper
 
 # An object younger than this may belong to an upload whose row is being written right now.
 ORPHAN_GRACE_SECONDS = 3600
@@ -57,22 +56,29 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
     report.expired_uploads = st.resumable.collect(now)
     report.expired_sessions = st.sessions.collect(now)
     report.old_events = st.admin.collect(now)
-    for path in st.staging.stale(st.settings.staging_max_age, now.timestamp()):
-        path.unlink(missing_ok=True)
-        report.stale_staging += 1
-    if isinstance(st.storage, Lister):
+    stale_before = now.timestamp() - st.settings.staging_max_age
+    for sweeper in _sweepers(st):
+        report.stale_staging += sweeper.sweep(stale_before)
+    if st.caps.lister is not None:
         with st.db.read() as conn:
             known = set(repo.all_storage_keys(conn))
         cutoff = now.timestamp() - ORPHAN_GRACE_SECONDS
-        for obj in st.storage.list():
+        for obj in st.caps.lister.list():
             if obj.key in known or obj.modified > cutoff:
                 continue
-            if isinstance(st.storage, LocalStorage) and obj.key.endswith(".tmp"):
-                st.storage.remove_temp(obj.key)
-            else:
-                with st.db.read() as conn:  # re-check: a commit may have landed meanwhile
-                    if repo.has_storage_key(conn, obj.key):
-                        continue
-                st.storage.delete(obj.key)
+            with st.db.read() as conn:  # re-check: a commit may have landed meanwhile
+                if repo.has_storage_key(conn, obj.key):
+                    continue
+            st.storage.delete(obj.key)
             report.orphaned_objects += 1
     return report
+
+
+def _sweepers(st: AirlockState) -> list[Sweeper]:
+    """Every place bytes in flight may be left: the staging directory, the one-pass staging
+    (unfinished multipart uploads in an object store), storage's own temp files."""
+    found: list[Sweeper] = []
+    for candidate in (st.staging, st.stager.staging, st.storage):
+        if isinstance(candidate, Sweeper) and all(candidate is not f for f in found):
+            found.append(candidate)
+    return found

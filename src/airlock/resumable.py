@@ -15,7 +15,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from airlock.config import Settings
@@ -34,15 +33,11 @@ from airlock.errors import (
     Rejected,
     TooLarge,
 )
-from airlock.pipeline.appender import (
-    Appended,
-    append,
-    concatenate,
-    read_head,
-    staged_from_file,
-)
+from airlock.errors import ChecksumMismatch
 from airlock.pipeline.inspect import Inspector
-from airlock.pipeline.staging import HEAD_BYTES, Staged, Staging
+from airlock.pipeline.staging import Staged
+from airlock.pipeline.writer import HEAD_BYTES, Head, Pumped, Sha256, Writer, measure, pump
+from airlock.storage.base import Staging
 from airlock.service import Service, UploadOptions
 
 LOCK_LEASE = dt.timedelta(seconds=60)
@@ -106,9 +101,6 @@ class Resumable:
         self.clock = clock
         self.hashes = RunningHashes()
 
-    def path(self, upload_id: str) -> Path:
-        return self.staging.root / f"tus-{upload_id}.part"
-
     def _expiry(self) -> dt.datetime:
         return self.clock() + dt.timedelta(seconds=self.settings.staging_max_age)
 
@@ -139,8 +131,7 @@ class Resumable:
             self.service.record_rejection(user, filename or "upload", exc)
             raise
         now = self.clock()
-        upload_id = new_id()
-        self.path(upload_id).touch(mode=0o600, exist_ok=False)
+        upload_id = self.staging.create()
         with self.db.write() as conn:
             repo.add(
                 conn, id=upload_id, owner_id=user.id, length=length, offset=0,
@@ -174,9 +165,12 @@ class Resumable:
         total = sum(p.length or 0 for p in parts)
         self._check_length(total)
         now = self.clock()
-        upload_id = new_id()
-        target = self.path(upload_id)
-        concatenate(target, [self.path(p.id) for p in parts])
+        upload_id = self.staging.create()
+        try:
+            self.staging.concatenate(upload_id, [p.id for p in parts])
+        except BaseException:
+            self.staging.discard(upload_id)
+            raise
         with self.db.write() as conn:
             repo.add(
                 conn, id=upload_id, owner_id=user.id, length=total, offset=total,
@@ -188,7 +182,7 @@ class Resumable:
                 repo.remove(conn, part.id)
             upload = repo.get(conn, upload_id)
         for part in parts:
-            self.path(part.id).unlink(missing_ok=True)
+            self.staging.discard(part.id)
         assert upload is not None
         return Outcome(upload, self._complete(user, upload))
 
@@ -212,10 +206,7 @@ class Resumable:
         working on (its lock held by the caller, or by no one)."""
         if upload.file_id is not None or upload.concat == "final":
             return upload
-        try:
-            size = self.path(upload.id).stat().st_size
-        except FileNotFoundError:
-            size = 0
+        size = self.staging.size(upload.id)
         if size >= upload.offset:
             return upload
         with self.db.write() as conn:
@@ -335,9 +326,17 @@ class Resumable:
     def _append(
         self, user: User, upload: Upload, token: str, offset: int, checksum: Checksum | None,
         chunks: Iterable[bytes],
-    ) -> Appended:  # fmt: skip
+    ) -> Pumped:  # fmt: skip
+        """Write a PATCH body at ``offset``. Too large, or a checksum that does not match: none
+        of this body is kept. Cut short by the client: what arrived is kept, unless a checksum
+        was asked for (it can no longer be verified). Lease lost to another request: stop at
+        once and touch nothing more, not even to undo.
+
+        The bytes are not fsynced here (the commit of the finished upload is): after a machine
+        crash the file may be shorter than the offset the database remembers, and
+        ``_reconcile`` trusts the shorter of the two, so the client simply sends the tail
+        again."""
         limit = upload.length if upload.length is not None else self.settings.max_file_size
-        room = limit - offset
         needs_head = not upload.head_checked and upload.concat != "partial"
         head_at = min(HEAD_BYTES, upload.length) if upload.length is not None else HEAD_BYTES
         last_refresh = time.monotonic()
@@ -358,19 +357,41 @@ class Resumable:
                         raise Conflict("Another request took over this upload.")
                 last_refresh = time.monotonic()
 
+        def too_large() -> TooLarge:
+            return TooLarge("The body goes past the upload's length.", length=limit)
+
         running = self.hashes.take(upload.id, offset)
-        result = append(
-            self.path(upload.id), offset, chunks, room,
-            (checksum.algorithm, checksum.digest) if checksum else None, after_chunk,
-            before_write, running,
-        )  # fmt: skip
+        digest = hashlib.new(checksum.algorithm) if checksum else None
+        observers = [o for o in (digest, running) if o is not None]
+        writer = Writer(self.staging.writer(upload.id, offset), limit - offset, too_large,
+                        observers)  # fmt: skip
+        try:
+            result = pump(chunks, writer, before_write, after_chunk)
+        except Conflict:
+            writer.close()  # someone else owns the bytes now: leave them alone
+            raise
+        except AirlockError:
+            writer.abort()
+            raise
+        except BaseException:
+            writer.close()
+            raise
+        if checksum is not None and digest is not None and (
+            result.interrupted is not None or digest.digest() != checksum.digest
+        ):
+            writer.abort()
+            if result.interrupted is None:
+                raise ChecksumMismatch(algorithm=checksum.algorithm)
+            return Pumped(0, result.interrupted)
+        writer.close()
         if running is not None and (result.written or result.interrupted is None):
             self.hashes.put(upload.id, offset + result.written, running)
         return result
 
     def _early_check(self, user: User, upload: Upload) -> None:
         """The first bytes are in: refuse now a type that can never pass, before the rest."""
-        head = read_head(self.path(upload.id))
+        with self.staging.reader(upload.id) as view:
+            head = view.read(HEAD_BYTES)
         try:
             self.inspector.early_check(head, upload.filename)
         except Rejected as exc:
@@ -383,12 +404,17 @@ class Resumable:
     def _complete(self, user: User, upload: Upload) -> FileRecord:
         """Every check of the pipeline; on success the upload remembers its File, on rejection
         it is deleted."""
-        path = self.path(upload.id)
         running = self.hashes.take(upload.id, upload.length or 0)
-        if running is not None and upload.length:
-            staged = Staged(path, upload.length, running.hexdigest(), read_head(path))
-        else:
-            staged = staged_from_file(path)
+        head = Head()
+        with self.staging.reader(upload.id) as view:
+            if running is not None and upload.length:
+                head.update(view.read(HEAD_BYTES))
+                size, sha256 = upload.length, running.hexdigest()
+            else:  # no running hash in this worker: one read of the staged bytes
+                sha = Sha256()
+                size = measure(view, (head, sha))
+                sha256 = sha.hexdigest()
+        staged = Staged(self.staging, upload.id, size, sha256, head.value)
         opts = UploadOptions.parse(
             upload.visibility, parse_metadata(upload.metadata).get("expires_in")
         )
@@ -411,7 +437,7 @@ class Resumable:
     def _delete(self, upload_id: str) -> None:
         with self.db.write() as conn:
             repo.remove(conn, upload_id)
-        self.path(upload_id).unlink(missing_ok=True)
+        self.staging.discard(upload_id)
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired uploads and their bytes (``airlock gc``); how many went."""

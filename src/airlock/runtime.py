@@ -3,6 +3,7 @@ per process (per app) from ``Settings``; the web layer and the CLI both use it."
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from airlock.accounts import Accounts
@@ -13,12 +14,14 @@ from airlock.metrics import Metrics
 from airlock.pipeline.detect import Detector
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.receive import Limits
-from airlock.pipeline.staging import Staging
+from airlock.pipeline.staging import Stager
 from airlock.resumable import Resumable
 from airlock.service import Service, utcnow
 from airlock.sessions import Sessions
-from airlock.storage.base import Storage
+from airlock.storage.base import Staging, Storage
+from airlock.storage.capabilities import Capabilities
 from airlock.storage.local import LocalStorage
+from airlock.storage.local_staging import LocalStaging
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class AirlockState:
     settings: Settings
     db: Database
     storage: Storage
-    staging: Staging
+    caps: Capabilities
+    staging: Staging  # resumable (tus) uploads
+    stager: Stager  # bodies that arrive in one pass (multipart, PUT)
     service: Service
     accounts: Accounts
     metrics: Metrics
@@ -45,15 +50,37 @@ class AirlockState:
         )  # fmt: skip
 
 
+def build_storage(settings: Settings) -> Storage:
+    """The storage backend the settings name (nothing is contacted yet)."""
+    if settings.storage == "s3":
+        from airlock.storage.s3 import S3Storage  # boto3 is loaded only when it is used
+
+        return S3Storage(
+            settings.s3_bucket, settings.s3_endpoint, settings.s3_region,
+            settings.s3_access_key_id, settings.s3_secret_access_key,
+            public_endpoint=settings.s3_public_endpoint,
+            content_origin=settings.s3_content_origin,
+        )  # fmt: skip
+    return LocalStorage(settings.data_dir.resolve() / "files")
+
+
 def build_state(settings: Settings, storage: Storage | None = None) -> AirlockState:
-    """Create the data directory if needed, open (and migrate) the database, storage (local
-    files under the data dir unless another ``Storage`` is given) and staging."""
+    """Create the data directory if needed, open (and migrate) the database, storage (as the
+    settings say, unless another ``Storage`` is given) and staging; find what the storage can
+    do, once."""
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database)
     db.migrate(lock_dir=data_dir)
-    storage = storage if storage is not None else LocalStorage(data_dir / "files")
-    staging = Staging(data_dir / "staging")
+    storage = storage if storage is not None else build_storage(settings)
+    caps = Capabilities.of(storage, settings.s3_content_origin)
+    staging = LocalStaging(data_dir / "staging", storage)
+    # One-pass bodies wait in the object store itself when it can stage (no copy on the
+    # instance that received them), else beside the files on local disk.
+    stager = Stager(
+        caps.stager.staging() if caps.stager is not None else staging,
+        ThreadPoolExecutor(8, thread_name_prefix="airlock-hash"),
+    )
     metrics = Metrics()
     inspector = Inspector(
         Detector(), settings.allowed_types, settings.max_file_size,
@@ -65,5 +92,6 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     sessions = Sessions(settings, db, accounts, clock=utcnow)
     admin = Admin(settings, db, accounts, clock=utcnow)
     return AirlockState(
-        settings, db, storage, staging, service, accounts, metrics, resumable, sessions, admin
+        settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
+        sessions, admin,
     )

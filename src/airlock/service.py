@@ -5,12 +5,10 @@ database transaction."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -39,8 +37,8 @@ from airlock.metrics import Metrics
 from airlock.pipeline.inspect import Inspected, Inspector
 from airlock.pipeline.receive import Form
 from airlock.pipeline.staging import Staged
-from airlock.pipeline.thumbnail import make_thumbnail
-from airlock.storage.base import LocalPaths, Storage
+from airlock.pipeline.commit import commit, undo
+from airlock.storage.base import Storage
 
 log = logging.getLogger("airlock.upload")
 
@@ -99,17 +97,19 @@ class Service:
     # Uploads ---------------------------------------------------------------------------------
 
     def store(self, user: User, staged: Staged, client_name: str, opts: UploadOptions) -> FileRecord:
-        """Inspect a staged upload and make it a File, or raise its rejection. Either way the
-        staging file is gone afterwards; on failure no bytes and no row remain."""
+        """Inspect a staged upload and make it a File, or raise its rejection. The staged bytes
+        are the File's afterwards, or gone: on failure no bytes and no row remain."""
         try:
             inspected = self.inspector.inspect(staged, client_name)
             self._check_quota(user, staged.size, locked=None)
             record = self._commit(user, inspected, opts)
         except Rejected as exc:
+            staged.discard()
             self.record_rejection(user, client_name, exc, staged)
             raise
-        finally:
-            staged.path.unlink(missing_ok=True)
+        except BaseException:
+            staged.discard()
+            raise
         self._observe("stored", "", user, staged, record.name, record)
         return record
 
@@ -120,6 +120,7 @@ class Service:
         none was stored the first rejection is raised (with the whole list attached)."""
         stored: list[FileRecord] = []
         rejected: list[RejectedUpload] = []
+        pending = list(form.files)  # parts not yet handed to store(), which cleans up itself
         try:
             opts = UploadOptions.parse(
                 form.fields.get("visibility"), form.fields.get("expires_in")
@@ -127,6 +128,7 @@ class Service:
             if not form.files:
                 raise NoFile("No part named 'file' with a file name was sent.")
             for part in form.files:
+                pending.remove(part)
                 name = sanitize_name(part.filename)
                 if part.error is not None:
                     self.record_rejection(user, part.filename, part.error)
@@ -138,7 +140,9 @@ class Service:
                 except Rejected as exc:
                     rejected.append(RejectedUpload(name, exc))
         finally:
-            form.discard()
+            for part in pending:
+                if part.staged is not None:
+                    part.staged.discard()
         return stored, rejected
 
     def check_quota(self, user: User, size: int) -> None:
@@ -159,19 +163,13 @@ class Service:
             raise QuotaExceeded(quota_bytes=quota, used_bytes=used, size=size)
 
     def _commit(self, user: User, inspected: Inspected, opts: UploadOptions) -> FileRecord:
-        """Store the bytes (and a thumbnail), then the row and its upload event in one
-        transaction; on any failure nothing stored remains."""
+        """Hand the bytes to storage (``pipeline.commit``), then write the row and its upload
+        event in one transaction; on any failure nothing stored remains."""
         staged = inspected.staged
-        key = new_id()
-        thumb_key = self._store_thumbnail(key, staged.path, inspected.file_type.mime)
+        committed = commit(staged, inspected.file_type.mime, self.storage)
         now = self.clock()
         file_id = new_id()
         try:
-            if isinstance(self.storage, LocalPaths):
-                self.storage.adopt(key, staged.path)
-            else:
-                with open(staged.path, "rb") as src:
-                    self.storage.put(key, src, staged.size)
             with self.db.write() as conn:
                 self._check_quota(user, staged.size, locked=conn)
                 repo.add_file(
@@ -183,8 +181,8 @@ class Service:
                     sha256=staged.sha256,
                     content_type=inspected.file_type.mime,
                     visibility=opts.visibility,
-                    storage_key=key,
-                    thumbnail_key=thumb_key,
+                    storage_key=committed.key,
+                    thumbnail_key=committed.thumbnail_key,
                     created_at=now,
                     expires_at=now + dt.timedelta(seconds=opts.expires_in)
                     if opts.expires_in
@@ -193,23 +191,11 @@ class Service:
                 admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))
                 record = repo.get_file(conn, file_id)
         except BaseException:
-            for stored in (key, thumb_key):  # delete is idempotent: a key never put is fine
-                if stored:
-                    self.storage.delete(stored)
+            undo(committed, self.storage)
             raise
         if record is None:  # pragma: no cover - the insert above just succeeded
             raise InternalError()
         return record
-
-    def _store_thumbnail(self, key: str, path: Path, mime: str) -> str | None:
-        """Store a thumbnail beside the File's bytes (under ``KEY_t``) when it is an image
-        Pillow can shrink; the key, or None."""
-        data = make_thumbnail(path, mime)
-        if data is None:
-            return None
-        thumb_key = f"{key}_t"
-        self.storage.put(thumb_key, io.BytesIO(data), len(data))
-        return thumb_key
 
     def record_rejection(
         self, user: User, name: str, error: AirlockError, staged: Staged | None = None

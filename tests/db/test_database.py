@@ -23,7 +23,7 @@ def state(database_url: str, tmp_path: Path) -> AirlockState:
 
 
 def stage(st: AirlockState, body: bytes):
-    with st.staging.create(10**6) as out:
+    with st.stager.begin(10**6) as out:
         out.write(body)
         return out.finish()
 

@@ -279,7 +279,7 @@ def test_a_file_shorter_than_its_offset_is_trusted(app: Flask, client: FlaskClie
     body = b"0123456789abcdefghij\n"
     url = create(client, alice, len(body), filename="crash.txt").headers["Location"]
     assert patch(client, alice, url, 0, body[:12]).status_code == 204
-    staged = app.extensions["airlock"].resumable.path(url.rsplit("/", 1)[1])
+    staged = app.extensions["airlock"].staging.path(url.rsplit("/", 1)[1])
     with open(staged, "r+b") as fh:
         fh.truncate(5)
     head = client.head(url, headers={**V, **alice})

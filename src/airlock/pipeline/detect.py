@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from typing import BinaryIO
 
 import magic
 
@@ -46,11 +47,13 @@ class Detector:
         self._magic = magic.Magic(mime=True)
         self._lock = threading.Lock()
 
-    def detect(self, head: bytes, path: Path) -> Detected:
-        """The type of the staged file at ``path`` whose first bytes are ``head``."""
+    def detect(self, head: bytes, open_view: Callable[[], BinaryIO]) -> Detected:
+        """The type of staged bytes whose first bytes are ``head``; ``open_view()`` gives a
+        seekable view of all of them, opened only when a zip's central directory is needed."""
         file_type = self.detect_head(head)
         if is_zip_container(file_type, head):
-            facts = read_zip_facts(path)
+            with open_view() as view:
+                facts = read_zip_facts(view)
             if facts is not None:
                 return Detected(lookup(classify_zip(facts)), facts)
         return Detected(file_type)
@@ -72,11 +75,12 @@ def is_zip_container(file_type: FileType, head: bytes) -> bool:
     return file_type.mime in _ZIP_FAMILY and head[:4] == b"PK\x03\x04"
 
 
-def read_zip_facts(path: Path) -> ZipFacts | None:
-    """Names, sizes and the ODF ``mimetype`` member of a zip's central directory, read without
-    decompressing anything. ``None`` when the central directory is unreadable."""
+def read_zip_facts(view: BinaryIO) -> ZipFacts | None:
+    """Names, sizes and the ODF ``mimetype`` member of a zip's central directory, read by
+    seeking (a few ranged reads at the end) without decompressing anything. ``None`` when the
+    central directory is unreadable."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(view) as zf:
             infos = zf.infolist()
             mimetype = ""
             first = infos[0] if infos else None

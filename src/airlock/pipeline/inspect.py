@@ -1,8 +1,9 @@
 """The inspector: every check an upload passes before it may become a File, cheapest first.
 
 size (enforced while staging) → empty → name → type from the bytes → allowlist and extension
-agreement → content safety (zip bombs, pixel floods). The first check that fails raises its ``Rejected`` error; nothing
-here reads the client's Content-Type. Malware scanning and quota follow in the service.
+agreement → content safety (zip bombs, pixel floods). The first check that fails raises its
+``Rejected`` error; nothing here reads the client's Content-Type. The bytes are read through the
+staging's view (the head was taken while they arrived; a zip's directory is read by ranges). Malware scanning and quota follow in the service.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class Inspector:
         if staged.size == 0:
             raise EmptyFile()
         name = sanitize_name(client_name)
-        detected = self.detector.detect(staged.head, staged.path)
+        detected = self.detector.detect(staged.head, staged.reader)
         ext = filetypes.check_allowed(detected.file_type, extension(name), self.allowed)
         if not extension(name):
             name = with_extension(name, ext)

@@ -23,7 +23,8 @@ from werkzeug.sansio.multipart import (
 )
 
 from airlock.errors import BadRequest, MalformedMultipart, Rejected, TooLarge
-from airlock.pipeline.staging import Staged, Staging, StagingFile
+from airlock.pipeline.staging import Staged, StagedWrite, Stager
+from airlock.pipeline.writer import pump
 
 CHUNK_SIZE = 1024 * 1024
 MAX_BOUNDARY = 70  # RFC 2046
@@ -67,12 +68,13 @@ def body_chunks(
         yield chunk
 
 
-def receive_raw(chunks: Iterable[bytes], staging: Staging, limit: int) -> Staged:
-    """Stream a raw body into one staging file."""
-    with staging.create(limit) as out:
-        for chunk in chunks:
-            out.write(chunk)
-        return out.finish(durable=False)
+def receive_raw(chunks: Iterable[bytes], stager: Stager, limit: int) -> Staged:
+    """Stream a raw body into staging; a body cut short leaves nothing."""
+    with stager.begin(limit) as out:
+        pumped = pump(chunks, out.writer)
+        if pumped.interrupted is not None:
+            raise pumped.interrupted
+        return out.finish()
 
 
 @dataclass
@@ -95,7 +97,7 @@ class Form:
         """Delete every staged file of this form."""
         for part in self.files:
             if part.staged is not None:
-                part.staged.path.unlink(missing_ok=True)
+                part.staged.discard()
 
 
 def boundary_of(content_type_params: dict[str, str]) -> bytes:
@@ -110,17 +112,17 @@ class _FormReader:
     """Drives Werkzeug's sans-IO multipart decoder over chunks, one event at a time."""
 
     def __init__(
-        self, boundary: bytes, staging: Staging, limits: Limits, file_field: str
+        self, boundary: bytes, stager: Stager, limits: Limits, file_field: str
     ) -> None:
         self.decoder = MultipartDecoder(boundary)
-        self.staging = staging
+        self.stager = stager
         self.limits = limits
         self.file_field = file_field
         self.form = Form()
         self.parts = 0
         self._sink: Callable[[bytes], None] | None = None
         self._finish: Callable[[], None] | None = None
-        self._open: StagingFile | None = None
+        self._open: StagedWrite | None = None
 
     def feed(self, chunk: bytes | None) -> None:
         self.decoder.receive_data(chunk)
@@ -170,7 +172,7 @@ class _FormReader:
             part.error = None  # an empty file input: no file chosen; dropped at the end
             self._sink, self._finish = None, None
             return
-        out = self.staging.create(self.limits.file)
+        out = self.stager.begin(self.limits.file)
         self._open = out
 
         def sink(data: bytes) -> None:
@@ -185,7 +187,7 @@ class _FormReader:
 
         def finish() -> None:
             if part.error is None:
-                part.staged = out.finish(durable=False)
+                part.staged = out.finish()
             self._open = None
 
         self._sink, self._finish = sink, finish
@@ -221,14 +223,14 @@ class _FormReader:
 def receive_multipart(
     chunks: Iterable[bytes],
     boundary: bytes,
-    staging: Staging,
+    stager: Stager,
     limits: Limits,
     file_field: str = "file",
 ) -> Form:
     """Read a whole multipart body: fields into memory (bounded), ``file_field`` parts into
     staging. Per-file problems (too large) are recorded on the part; request-level problems
     raise, after deleting every staged byte of the request."""
-    reader = _FormReader(boundary, staging, limits, file_field)
+    reader = _FormReader(boundary, stager, limits, file_field)
     try:
         for chunk in chunks:
             reader.feed(chunk)

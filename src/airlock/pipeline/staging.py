@@ -1,108 +1,74 @@
-"""Bytes in flight: one pass from the socket to a staging file, taking size, SHA-256 and the
-first bytes on the way. Staging lives on the same filesystem as local storage, so a commit is a
-rename and every byte is written once."""
+"""Bytes in flight, as the pipeline sees them: a streamed body staged in one pass (size,
+SHA-256 and the first bytes taken on the way), and the facts of what was staged."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
-from airlock.core.ids import new_id
-from airlock.pipeline.writeback import start_writeback
-from airlock.errors import StorageFull, TooLarge
-
-HEAD_BYTES = 64 * 1024  # what type detection looks at
-WRITEBACK_WINDOW = 8 * 1024 * 1024  # start writing to disk every 8 MiB
+from airlock.errors import TooLarge
+from airlock.pipeline.writer import Head, Sha256, Writer
+from airlock.storage.base import Staging
 
 
 @dataclass(frozen=True)
 class Staged:
-    """A finished staging file and the facts taken while writing it."""
+    """Staged bytes that are all there, and the facts taken while they arrived."""
 
-    path: Path
+    staging: Staging
+    sid: str
     size: int
     sha256: str
     head: bytes
 
-
-class StagingFile:
-    """A staging file being written. Use as a context manager: on error it deletes itself.
-
-    Hashing chunk N runs on a helper thread while chunk N is written (both release the GIL), and
-    disk writeback starts every few MiB, so hashing, page-cache writes and the final fsync
-    overlap instead of adding up.
-    """
-
-    def __init__(self, path: Path, limit: int, hasher: Executor) -> None:
-        self.path = path
-        self.limit = limit
-        self.size = 0
-        self._hash = hashlib.sha256()
-        self._hasher = hasher
-        self._pending: Future[None] | None = None
-        self._synced = 0
-        self._head = bytearray()
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-
-    def write(self, chunk: bytes | memoryview) -> None:
-        """Append ``chunk``; raises ``TooLarge`` as soon as the limit is passed."""
-        n = len(chunk)
-        if self.size + n > self.limit:
-            raise TooLarge(
-                f"The file exceeds the limit of {self.limit} bytes.", limit=self.limit
-            )
-        if len(self._head) < HEAD_BYTES:
-            self._head += chunk[: HEAD_BYTES - len(self._head)]
-        self._wait_hash()
-        self._pending = self._hasher.submit(self._hash.update, bytes(chunk))
-        view = memoryview(chunk)
-        try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-        except OSError as exc:
-            if exc.errno == 28:  # ENOSPC
-                raise StorageFull() from exc
-            raise
-        self.size += n
-        if self.size - self._synced >= WRITEBACK_WINDOW:
-            start_writeback(self._fd, self._synced, self.size - self._synced)
-            self._synced = self.size
-
-    def _wait_hash(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
-
-    def finish(self, durable: bool = True) -> Staged:
-        """Close the file (fsynced when ``durable``) and return its facts."""
-        try:
-            self._wait_hash()
-            if durable:
-                os.fsync(self._fd)
-        finally:
-            self._close()
-        return Staged(self.path, self.size, self._hash.hexdigest(), bytes(self._head))
+    def reader(self) -> BinaryIO:
+        """A seekable view of the bytes (for inspection and thumbnails)."""
+        return self.staging.reader(self.sid)
 
     def discard(self) -> None:
-        """Close and delete; safe to call twice."""
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
-        self._close()
-        self.path.unlink(missing_ok=True)
+        self.staging.discard(self.sid)
 
-    def _close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
 
-    def __enter__(self) -> StagingFile:
+class StagedWrite:
+    """A streamed body being staged; refuses to grow past ``limit`` bytes. Use as a context
+    manager: on error it discards itself."""
+
+    def __init__(self, staging: Staging, limit: int, hasher: Executor | None) -> None:
+        self.staging = staging
+        self.limit = limit
+        self.sid = staging.create()
+        self._sha = Sha256(hasher)
+        self._head = Head()
+        try:
+            sink = staging.writer(self.sid, 0)
+        except BaseException:
+            staging.discard(self.sid)
+            raise
+        self.writer = Writer(sink, limit, self._too_large, (self._head, self._sha))
+
+    def _too_large(self) -> TooLarge:
+        return TooLarge(f"The file exceeds the limit of {self.limit} bytes.", limit=self.limit)
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``; ``TooLarge`` as soon as the limit is passed."""
+        self.writer.write(chunk)
+
+    def finish(self) -> Staged:
+        """Keep the bytes; their facts."""
+        self.writer.close()
+        return Staged(
+            self.staging, self.sid, self.writer.size, self._sha.hexdigest(), self._head.value
+        )
+
+    def discard(self) -> None:
+        """Undo and delete; safe to call twice."""
+        try:
+            self.writer.abort()
+        finally:
+            self.staging.discard(self.sid)
+
+    def __enter__(self) -> StagedWrite:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
@@ -110,24 +76,13 @@ class StagingFile:
             self.discard()
 
 
-class Staging:
-    """A directory of staging files."""
+class Stager:
+    """Starts staged writes for streamed bodies (multipart parts, PUT) on one staging."""
 
-    def __init__(self, root: Path, hash_threads: int = 8) -> None:
-        self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._hasher = ThreadPoolExecutor(hash_threads, thread_name_prefix="airlock-hash")
+    def __init__(self, staging: Staging, hasher: Executor | None = None) -> None:
+        self.staging = staging
+        self._hasher = hasher
 
-    def create(self, limit: int) -> StagingFile:
-        """A new, empty staging file that refuses to grow past ``limit`` bytes."""
-        return StagingFile(self.root / f"{new_id()}.part", limit, self._hasher)
-
-    def stale(self, max_age: float, now: float | None = None) -> Iterator[Path]:
-        """Staging files untouched for ``max_age`` seconds (left by crashed requests)."""
-        now = time.time() if now is None else now
-        for entry in os.scandir(self.root):
-            try:
-                if entry.is_file() and now - entry.stat().st_mtime > max_age:
-                    yield Path(entry.path)
-            except FileNotFoundError:
-                continue
+    def begin(self, limit: int) -> StagedWrite:
+        """A new, empty staged upload that refuses to grow past ``limit`` bytes."""
+        return StagedWrite(self.staging, limit, self._hasher)

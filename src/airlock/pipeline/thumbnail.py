@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from pathlib import Path
+from collections.abc import Callable
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
@@ -23,33 +24,38 @@ THUMBNAIL_MIME = "image/webp"
 _SOURCES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
 
 
-def make_thumbnail(path: Path, mime: str) -> bytes | None:
+def make_thumbnail(open_view: Callable[[], BinaryIO], mime: str) -> bytes | None:
     """A WebP at most ``SIZE`` pixels on its longer side, or None when the type has no
     thumbnails or the image cannot (or should not) be decoded."""
     fmt = _SOURCES.get(mime)
     if fmt is None:
         return None
     try:
-        with warnings.catch_warnings():
-            # Sizes were checked by the pixel-flood check and are bounded again below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path, formats=[fmt])
-        with img:
-            if fmt == "JPEG":
-                img.draft("RGB", (SIZE, SIZE))
-            width, height = img.size
-            if width * height > MAX_DECODE_PIXELS:
-                return None
-            img.seek(0)  # the first frame of an animation
-            frame = ImageOps.exif_transpose(img) or img
-            frame.thumbnail((SIZE, SIZE))
-            if frame.mode not in ("RGB", "RGBA"):
-                frame = frame.convert("RGBA" if "transparency" in frame.info or frame.mode in (
-                    "LA", "PA", "P") else "RGB")  # fmt: skip
-            out = io.BytesIO()
-            frame.save(out, "WEBP", quality=80, method=4)
-            return out.getvalue()
+        with open_view() as view:
+            return _shrink(view, fmt)
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
         # A File that passed every check but that Pillow cannot read gets no thumbnail.
-        log.info("no thumbnail for %s: %s", path.name, type(exc).__name__)
+        log.info("no thumbnail (%s): %s", mime, type(exc).__name__)
         return None
+
+
+def _shrink(view: BinaryIO, fmt: str) -> bytes | None:
+    with warnings.catch_warnings():
+        # Sizes were checked by the pixel-flood check and are bounded again below.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = Image.open(view, formats=[fmt])
+    with img:
+        if fmt == "JPEG":
+            img.draft("RGB", (SIZE, SIZE))
+        width, height = img.size
+        if width * height > MAX_DECODE_PIXELS:
+            return None
+        img.seek(0)  # the first frame of an animation
+        frame = ImageOps.exif_transpose(img) or img
+        frame.thumbnail((SIZE, SIZE))
+        if frame.mode not in ("RGB", "RGBA"):
+            frame = frame.convert("RGBA" if "transparency" in frame.info or frame.mode in (
+                "LA", "PA", "P") else "RGB")  # fmt: skip
+        out = io.BytesIO()
+        frame.save(out, "WEBP", quality=80, method=4)
+        return out.getvalue()

@@ -1,13 +1,16 @@
-"""The storage protocol: four required methods, optional one-method capabilities.
+"""The storage protocols: where File bytes live (``Storage``) and where bytes in flight wait
+(``Staging``), with optional one-method capabilities.
 
-A backend is any object with ``put``, ``open``, ``stat`` and ``delete``. What else it can do is
-discovered once (``isinstance`` against the runtime-checkable capability protocols) and only
-that is used: ``Lister`` for gc, ``LocalPaths`` for rename-commit and sendfile, ``Probe`` for
-readiness. Every backend must pass ``airlock.storage.conformance``.
+A storage backend is any object with ``put``, ``open``, ``stat`` and ``delete``. What else it
+can do is discovered once, at start-up, into ``Capabilities`` (``airlock.storage.capabilities``),
+and only that is used: ``Lister`` for gc, ``LocalPaths`` for rename-commit, ``Presigner`` for
+direct uploads and redirects, ``Probe`` for readiness, ``Sweeper`` for crash leftovers. Every
+backend must pass ``airlock.storage.conformance``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +30,12 @@ class StoredObject:
 class Storage(Protocol):
     def put(self, key: str, src: BinaryIO, size: int) -> None:
         """Store exactly ``size`` bytes read from ``src`` under ``key``, atomically: readers see
-        the whole object or none. Raises ``StorageFull`` when out of space."""
+        the whole object or none. ``ValueError`` when ``src`` holds another number of bytes;
+        ``StorageFull`` when out of space; ``Unavailable`` when the backend cannot be reached."""
 
     def open(self, key: str, start: int = 0, stop: int | None = None) -> BinaryIO:
-        """A readable stream of bytes ``start`` to ``stop`` (exclusive). ``FileNotFoundError``
-        when there is no such object."""
+        """A readable stream of bytes ``start`` to ``stop`` (exclusive, clamped to the size).
+        ``FileNotFoundError`` when there is no such object."""
 
     def stat(self, key: str) -> StoredObject | None:
         """The object's facts, ``None`` when absent."""
@@ -49,13 +53,98 @@ class Lister(Protocol):
 @runtime_checkable
 class LocalPaths(Protocol):
     def adopt(self, key: str, path: Path) -> None:
-        """Move a finished local file into storage under ``key`` (rename on one filesystem)."""
+        """Move a finished, fsynced local file into storage under ``key`` (a rename on one
+        filesystem) and make the rename durable."""
 
     def path(self, key: str) -> Path:
-        """The local file holding ``key`` (for zero-copy sendfile)."""
+        """The local file holding ``key``."""
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    """A browser-to-store form upload: POST ``fields`` and then the file to ``url``."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: dt.datetime
+
+
+@runtime_checkable
+class Presigner(Protocol):
+    def presign_post(self, key: str, size: int, expires_in: int) -> PresignedPost:
+        """A form upload whose policy pins ``key``, a body of exactly ``size`` bytes and an
+        expiry ``expires_in`` seconds away; the store itself refuses anything else."""
+
+    def presign_get(
+        self, key: str, content_type: str, disposition: str, expires_in: int
+    ) -> str:
+        """A URL that reads ``key`` with the response's ``Content-Type`` and
+        ``Content-Disposition`` pinned to the values given."""
 
 
 @runtime_checkable
 class Probe(Protocol):
     def probe(self) -> None:
-        """Raise ``OSError`` unless the backend can be written and read right now."""
+        """Raise ``OSError`` (or an Airlock error) unless the backend can be written and read
+        right now."""
+
+    def describe(self) -> str:
+        """Where the bytes go, in words for ``airlock check`` (no secrets)."""
+
+
+@runtime_checkable
+class StagesInPlace(Protocol):
+    def staging(self) -> Staging:
+        """A staging for one-pass bodies that keeps them in this backend, where the commit
+        finds them without a copy."""
+
+
+@runtime_checkable
+class Sweeper(Protocol):
+    def sweep(self, older_than: float) -> int:
+        """Remove bytes in flight whose writer is gone (temp files, unfinished multipart
+        uploads) last touched before ``older_than`` (POSIX seconds); how many went."""
+
+
+class Sink(Protocol):
+    """Where one pass of bytes is written: ``write`` any number of times, then exactly one of
+    ``close`` (keep what was written) or ``abort`` (undo all of it)."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``; ``StorageFull`` when out of space."""
+
+    def close(self) -> None:
+        """Keep the bytes written; the sink is finished."""
+
+    def abort(self) -> None:
+        """Undo every byte this sink wrote; safe after ``close`` or twice."""
+
+
+@runtime_checkable
+class Staging(Protocol):
+    """Bytes in flight, before they are inspected and become a File's."""
+
+    def create(self) -> str:
+        """A new, empty staged upload; its id."""
+
+    def writer(self, sid: str, offset: int) -> Sink:
+        """A sink appending at ``offset``; anything already staged past it is dropped.
+        ``ValueError`` when this staging cannot append there (a one-pass store)."""
+
+    def size(self, sid: str) -> int:
+        """How many bytes are staged (0 when none or unknown)."""
+
+    def reader(self, sid: str) -> BinaryIO:
+        """A seekable, readable view of the staged bytes, for inspection (zip directories and
+        image headers are read by ranges). ``FileNotFoundError`` when nothing is staged."""
+
+    def commit(self, sid: str) -> str:
+        """Hand the staged bytes to storage durably, without copying where the backends allow
+        (a rename, or the object already in place); the storage key they now have."""
+
+    def discard(self, sid: str) -> None:
+        """Delete the staged bytes; absent ones are not an error."""
+
+    def concatenate(self, sid: str, parts: list[str]) -> None:
+        """Make ``sid`` (new, empty) hold the staged ``parts`` joined in order."""
+

@@ -101,12 +101,14 @@ class LocalStorage:
             raise
 
     def adopt(self, key: str, path: Path) -> None:
-        """Rename ``path`` (already fsynced by its writer) into place and persist the rename."""
+        """Rename ``path`` (fsynced by its writer) into place and persist the rename."""
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.rename(path, target)
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from exc
             if exc.errno != errno.EXDEV:
                 raise
             with open(path, "rb") as src:
@@ -135,22 +137,29 @@ class LocalStorage:
     def list(self) -> Iterator[StoredObject]:
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:
-                full = Path(dirpath) / name
+                if not _KEY_RE.match(name):
+                    continue
                 try:
-                    st = full.stat()
+                    st = os.stat(os.path.join(dirpath, name))
                 except FileNotFoundError:
                     continue
-                if name.endswith(".tmp"):
-                    # A put() that died before its rename: surfaced under its own name for gc.
-                    yield StoredObject(name, st.st_size, st.st_mtime)
-                elif _KEY_RE.match(name):
-                    yield StoredObject(name, st.st_size, st.st_mtime)
+                yield StoredObject(name, st.st_size, st.st_mtime)
 
-    def remove_temp(self, name: str) -> None:
-        """Delete a leftover temp file reported by ``list`` (gc only)."""
-        if name.startswith(".") and name.endswith(".tmp"):
-            key = name[1:-4]
-            self.path(key).with_name(name).unlink(missing_ok=True)
+    def sweep(self, older_than: float) -> int:
+        """Remove temp files of ``put`` calls that died before their rename."""
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if not (name.startswith(".") and name.endswith(".tmp")):
+                    continue
+                full = os.path.join(dirpath, name)
+                try:
+                    if os.stat(full).st_mtime < older_than:
+                        os.unlink(full)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
 
     def probe(self) -> None:
         probe = self.root / f".probe-{os.getpid()}-{threading.get_ident()}"
@@ -161,3 +170,6 @@ class LocalStorage:
         usage = shutil.disk_usage(self.root)
         if usage.free < 1024 * 1024:
             raise OSError("storage is out of space")
+
+    def describe(self) -> str:
+        return f"local files under {self.root}"

@@ -51,7 +51,7 @@ def upload_multipart() -> Response:
     form = receive_multipart(
         body_chunks_for(limits.request),
         boundary,
-        st.staging,
+        st.stager,
         limits,
     )
     stored, rejected = st.service.store_form(user, form)
@@ -73,7 +73,7 @@ def upload_raw(filename: str) -> Response:
     limit = min(st.settings.max_file_size, st.settings.request_limit)
     _check_declared_length(limit)
     chunks = body_chunks_for(st.settings.request_limit)
-    staged = receive_raw(chunks, st.staging, limit)
+    staged = receive_raw(chunks, st.stager, limit)
     record = st.service.store(user, staged, filename, opts)
     response = jsonify(Service.file_json(record))
     response.status_code = 201

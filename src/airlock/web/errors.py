@@ -35,7 +35,7 @@ def render(exc: errors.AirlockError, **extra: object) -> Response:
     response.status_code = exc.status
     if isinstance(exc, errors.MethodNotAllowed) and exc.allow:
         response.headers["Allow"] = ", ".join(exc.allow)
-    if isinstance(exc, errors.RateLimited):
+    if isinstance(exc, (errors.RateLimited, errors.Unavailable)):
         response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="airlock"'

@@ -7,7 +7,6 @@ import logging
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from airlock.storage.base import Probe
 from airlock.web.state import state
 
 ops = Blueprint("airlock_ops", __name__)
@@ -30,8 +29,8 @@ def readyz() -> Response:
         log.exception("readiness: database")
         checks["database"] = "unreachable"
     try:
-        if isinstance(st.storage, Probe):
-            st.storage.probe()
+        if st.caps.probe is not None:
+            st.caps.probe.probe()
         checks["storage"] = "ok"
     except Exception:
         log.exception("readiness: storage")

@@ -1,0 +1,375 @@
+"""Files in any S3-compatible object store, through boto3.
+
+Writes stream as multipart uploads in bounded memory (a few parts in flight at once, each sent
+while the next is being read); reads are ranged GETs; a seekable view built on ranged reads
+lets the inspector read a zip's central directory without fetching the whole object. Keys are
+Airlock's own random ids, so ``list`` (for gc) ignores anything else in the bucket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from airlock.errors import StorageFull, Unavailable
+from airlock.storage.base import PresignedPost, Staging, StoredObject
+
+PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
+PARTS_IN_FLIGHT = 3  # per upload: bounds memory at about (PARTS_IN_FLIGHT + 1) * PART_SIZE
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchUpload"})
+_FULL = frozenset({"EntityTooLarge", "QuotaExceeded", "InsufficientStorage", "507"})
+_PROBE_KEY = ".airlock-probe/{pid}-{tid}"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Turn the store's failures into Airlock's: out of space is ``StorageFull``; unreachable,
+    timing out or failing on its side (5xx) is ``Unavailable``; a missing key is
+    ``FileNotFoundError``. Anything else (a request the store refuses) propagates."""
+    try:
+        yield
+    except ClientError as exc:
+        code = _code(exc)
+        if code in _MISSING or _status(exc) == 404:
+            raise FileNotFoundError(code) from exc
+        if code in _FULL or _status(exc) == 507:
+            raise StorageFull() from exc
+        if _status(exc) >= 500 or code in ("SlowDown", "ServiceUnavailable", "RequestTimeout"):
+            raise Unavailable("The storage service is failing right now; try again shortly.") from exc
+        raise
+    except BotoCoreError as exc:  # connection refused or reset, timeouts
+        raise Unavailable("The storage service cannot be reached; try again shortly.") from exc
+
+
+class S3Storage:
+    """Objects in one bucket of an S3-compatible service."""
+
+    def __init__(
+        self,
+        bucket: str,
+        endpoint: str = "",
+        region: str = "us-east-1",
+        access_key_id: str = "",
+        secret_access_key: str = "",
+        public_endpoint: str = "",
+        content_origin: str = "",
+        transfer_threads: int = 8,
+    ) -> None:
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self._region = region
+        self._credentials = (access_key_id, secret_access_key)
+        self.client = self._client(endpoint)
+        self._public = self._client(public_endpoint) if public_endpoint else self.client
+        self._content = self._client(content_origin) if content_origin else None
+        self._pool = ThreadPoolExecutor(transfer_threads, thread_name_prefix="airlock-s3")
+
+    def _client(self, endpoint: str) -> Any:
+        key, secret = self._credentials
+        config = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            max_pool_connections=32,
+            # Checksums only where S3 requires them: not every S3-compatible store knows the
+            # newer flexible checksums, and SHA-256 is taken by Airlock itself anyway.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint or None,
+            region_name=self._region or "us-east-1",
+            aws_access_key_id=key or None,
+            aws_secret_access_key=secret or None,
+            config=config,
+        )
+
+    # The Storage protocol ------------------------------------------------------------------
+
+    def put(self, key: str, src: BinaryIO, size: int) -> None:
+        sink = self.sink(key)
+        copied = 0
+        try:
+            while chunk := src.read(PART_SIZE):
+                copied += len(chunk)
+                if copied > size:
+                    break
+                sink.write(chunk)
+            if copied != size:
+                raise ValueError(f"expected {size} bytes, got {copied}")
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+
+    def open(self, key: str, start: int = 0, stop: int | None = None) -> BinaryIO:
+        if stop is not None and stop <= start:
+            return io.BytesIO(b"")
+        spec = f"bytes={start}-" if stop is None else f"bytes={start}-{stop - 1}"
+        try:
+            with translated():
+                if start == 0 and stop is None:
+                    answer = self.client.get_object(Bucket=self.bucket, Key=key)
+                else:
+                    answer = self.client.get_object(Bucket=self.bucket, Key=key, Range=spec)
+        except ClientError as exc:
+            if _code(exc) == "InvalidRange":  # starts at or past the end: nothing to read
+                return io.BytesIO(b"")
+            raise
+        body: BinaryIO = answer["Body"]
+        return body
+
+    def stat(self, key: str) -> StoredObject | None:
+        try:
+            with translated():
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except FileNotFoundError:
+            return None
+        return StoredObject(key, int(head["ContentLength"]), head["LastModified"].timestamp())
+
+    def delete(self, key: str) -> None:
+        with translated():
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    # Capabilities --------------------------------------------------------------------------
+
+    def list(self) -> Iterator[StoredObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        with translated():
+            for page in paginator.paginate(Bucket=self.bucket):
+                for obj in page.get("Contents", ()):
+                    key = obj["Key"]
+                    if _KEY_RE.match(key):
+                        yield StoredObject(key, int(obj["Size"]), obj["LastModified"].timestamp())
+
+    def sweep(self, older_than: float) -> int:
+        """Abort multipart uploads started before ``older_than`` whose writer never finished
+        them (their parts take space but are no object)."""
+        removed = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with translated():
+            for page in paginator.paginate(Bucket=self.bucket):
+                for upload in page.get("Uploads", ()):
+                    if not _KEY_RE.match(upload["Key"]):
+                        continue
+                    if upload["Initiated"].timestamp() >= older_than:
+                        continue
+                    try:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        removed += 1
+                    except ClientError as exc:
+                        if _code(exc) not in _MISSING:
+                            raise
+        return removed
+
+    def presign_post(self, key: str, size: int, expires_in: int) -> PresignedPost:
+        with translated():
+            post = self._public.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Conditions=[["content-length-range", size, size]],
+                ExpiresIn=expires_in,
+            )
+        expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)
+        return PresignedPost(post["url"], dict(post["fields"]), expires_at)
+
+    def presign_get(self, key: str, content_type: str, disposition: str, expires_in: int) -> str:
+        client = self._content or self._public
+        with translated():
+            url: str = client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": disposition,
+                },
+                ExpiresIn=expires_in,
+            )
+        return url
+
+    def probe(self) -> None:
+        key = _PROBE_KEY.format(pid=os.getpid(), tid=threading.get_ident())
+        with translated():
+            self.client.head_bucket(Bucket=self.bucket)
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=b"ok")
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        if body != b"ok":
+            raise OSError("storage probe read back different bytes")
+
+    def describe(self) -> str:
+        return f"S3 bucket {self.bucket!r} at {self.endpoint or 'the AWS default endpoint'}"
+
+    # Building blocks for staging -------------------------------------------------------------
+
+    def staging(self) -> Staging:
+        from airlock.storage.s3_staging import S3Staging
+
+        return S3Staging(self)
+
+    def sink(self, key: str) -> MultipartSink:
+        """A sink that writes ``key`` in one pass (a multipart upload once it outgrows one
+        part); the object appears only when the sink is closed."""
+        return MultipartSink(self, key)
+
+    def reader(self, key: str) -> BinaryIO:
+        """A seekable view of ``key`` made of ranged reads."""
+        stat = self.stat(key)
+        if stat is None:
+            raise FileNotFoundError(key)
+        return io.BufferedReader(RangedReader(self, key, stat.size), buffer_size=256 * 1024)
+
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args, **kwargs)
+
+
+class MultipartSink:
+    """One object written in one pass. Small objects go up in one PUT at ``close``; larger
+    ones as a multipart upload whose parts are sent on the storage's threads while the next
+    part is read, at most ``PARTS_IN_FLIGHT`` at a time."""
+
+    def __init__(self, storage: S3Storage, key: str) -> None:
+        self._s3 = storage
+        self._key = key
+        self._buf: list[bytes] = []
+        self._buffered = 0
+        self._upload_id: str | None = None
+        self._parts: list[Future[dict[str, Any]]] = []
+        self._done = False
+
+    def write(self, chunk: bytes) -> None:
+        self._buf.append(bytes(chunk))
+        self._buffered += len(chunk)
+        if self._buffered >= PART_SIZE:
+            self._send(self._take(PART_SIZE))
+
+    def _take(self, n: int) -> bytes:
+        data = b"".join(self._buf)
+        self._buf = [data[n:]] if len(data) > n else []
+        self._buffered = len(data) - min(n, len(data))
+        return data[:n]
+
+    def _send(self, data: bytes) -> None:
+        client, bucket = self._s3.client, self._s3.bucket
+        if self._upload_id is None:
+            with translated():
+                started = client.create_multipart_upload(Bucket=bucket, Key=self._key)
+            self._upload_id = started["UploadId"]
+        # Bounded memory: wait for the oldest part before putting another in flight.
+        in_flight = [f for f in self._parts if not f.done()]
+        if len(in_flight) >= PARTS_IN_FLIGHT:
+            in_flight[0].result()
+        number = len(self._parts) + 1
+        self._parts.append(self._s3.submit(self._upload_part, number, data))
+        for part in self._parts:  # surface a failed part at once
+            if part.done() and part.exception() is not None:
+                part.result()
+
+    def _upload_part(self, number: int, data: bytes) -> dict[str, Any]:
+        with translated():
+            answer = self._s3.client.upload_part(
+                Bucket=self._s3.bucket, Key=self._key, UploadId=self._upload_id,
+                PartNumber=number, Body=data,
+            )  # fmt: skip
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    def close(self) -> None:
+        client, bucket = self._s3.client, self._s3.bucket
+        if self._upload_id is None:
+            data = self._take(self._buffered)
+            with translated():
+                client.put_object(Bucket=bucket, Key=self._key, Body=data)
+        else:
+            if self._buffered or not self._parts:
+                self._send(self._take(self._buffered))
+            parts = [f.result() for f in self._parts]
+            with translated():
+                client.complete_multipart_upload(
+                    Bucket=bucket, Key=self._key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": parts},
+                )  # fmt: skip
+        self._done = True
+
+    def abort(self) -> None:
+        self._buf, self._buffered = [], 0
+        for part in self._parts:
+            part.cancel()
+        for part in self._parts:
+            if not part.cancelled():
+                part.exception()  # wait; its error no longer matters
+        client, bucket = self._s3.client, self._s3.bucket
+        try:
+            with translated():
+                if self._done:
+                    client.delete_object(Bucket=bucket, Key=self._key)
+                elif self._upload_id is not None:
+                    client.abort_multipart_upload(
+                        Bucket=bucket, Key=self._key, UploadId=self._upload_id
+                    )
+        except (OSError, Unavailable, StorageFull, ClientError):
+            # The store is away: gc sweeps the unfinished upload (or orphan) later.
+            pass
+        self._upload_id = None
+        self._done = False
+
+
+class RangedReader(io.RawIOBase):
+    """A seekable, read-only file over ranged GETs of one object."""
+
+    def __init__(self, storage: S3Storage, key: str, size: int) -> None:
+        super().__init__()
+        self._s3 = storage
+        self._key = key
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        with self._s3.open(self._key, self._pos, self._pos + want) as body:
+            data = body.read()
+        n = len(data)
+        buffer[:n] = data
+        self._pos += n
+        return n
