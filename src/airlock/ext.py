@@ -23,6 +23,7 @@ from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.admin_api import admin_bp
 from airlock.web.api import api
+from airlock.web.direct import direct_bp
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
 from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp
@@ -53,6 +54,7 @@ class Airlock:
 
         app.register_blueprint(api, url_prefix=prefix)
         app.register_blueprint(session_bp, url_prefix=prefix)
+        app.register_blueprint(direct_bp, url_prefix=prefix)
         app.register_blueprint(admin_bp, url_prefix=prefix)
         app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
         app.register_blueprint(public)

@@ -1,12 +1,13 @@
-"""``airlock gc``: removes expired Files, expired share links and sessions, stale staging files,
-old upload events and bytes that no File refers to."""
+"""``airlock gc``: removes expired Files, expired share links and sessions, expired resumable and
+direct uploads, stale staging files and unfinished multipart uploads, old upload events and
+bytes that no File (nor a direct upload still waiting for its completion) refers to."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from airlock.db import repo
+from airlock.db import direct_repo, repo
 from airlock.runtime import AirlockState
 from airlock.storage.base import Sweeper
 
@@ -28,7 +29,7 @@ class GcReport:
         return [
             f"expired files removed: {self.expired_files}",
             f"expired share links removed: {self.expired_links}",
-            f"expired resumable uploads removed: {self.expired_uploads}",
+            f"expired resumable and direct uploads removed: {self.expired_uploads}",
             f"expired sign-in sessions removed: {self.expired_sessions}",
             f"upload events older than 90 days removed: {self.old_events}",
             f"stale staging files removed: {self.stale_staging}",
@@ -54,6 +55,8 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
     with st.db.write() as conn:
         report.expired_links = repo.delete_expired_links(conn, now)
     report.expired_uploads = st.resumable.collect(now)
+    if st.direct is not None:
+        report.expired_uploads += st.direct.collect(now)
     report.expired_sessions = st.sessions.collect(now)
     report.old_events = st.admin.collect(now)
     stale_before = now.timestamp() - st.settings.staging_max_age
@@ -61,13 +64,13 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
         report.stale_staging += sweeper.sweep(stale_before)
     if st.caps.lister is not None:
         with st.db.read() as conn:
-            known = set(repo.all_storage_keys(conn))
+            known = set(repo.all_storage_keys(conn)) | set(direct_repo.pending_keys(conn))
         cutoff = now.timestamp() - ORPHAN_GRACE_SECONDS
         for obj in st.caps.lister.list():
             if obj.key in known or obj.modified > cutoff:
                 continue
             with st.db.read() as conn:  # re-check: a commit may have landed meanwhile
-                if repo.has_storage_key(conn, obj.key):
+                if repo.has_storage_key(conn, obj.key) or direct_repo.is_pending_key(conn, obj.key):
                     continue
             st.storage.delete(obj.key)
             report.orphaned_objects += 1

@@ -10,6 +10,7 @@ from airlock.accounts import Accounts
 from airlock.admin import Admin
 from airlock.config import Settings
 from airlock.db.engine import Database
+from airlock.direct import DirectUploads
 from airlock.metrics import Metrics
 from airlock.pipeline.detect import Detector
 from airlock.pipeline.inspect import Inspector
@@ -40,6 +41,7 @@ class AirlockState:
     resumable: Resumable
     sessions: Sessions
     admin: Admin
+    direct: DirectUploads | None  # only when the storage can presign
 
     @property
     def limits(self) -> Limits:
@@ -91,7 +93,13 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     resumable = Resumable(settings, db, staging, service, inspector, clock=utcnow)
     sessions = Sessions(settings, db, accounts, clock=utcnow)
     admin = Admin(settings, db, accounts, clock=utcnow)
+    direct = None
+    if caps.presigner is not None:
+        direct = DirectUploads(
+            settings, db, storage, caps.presigner, stager.staging, service, inspector,
+            clock=utcnow,
+        )  # fmt: skip
     return AirlockState(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
-        sessions, admin,
+        sessions, admin, direct,
     )

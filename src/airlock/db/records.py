@@ -84,6 +84,22 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class DirectUpload:
+    """A direct (browser-to-store) upload: presigned, and completed once ``file_id`` is set."""
+
+    id: str
+    owner_id: int
+    storage_key: str
+    filename: str
+    size: int
+    visibility: str
+    file_expires_in: int | None
+    file_id: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class Session:
     """A browser session; its id is the digest of the cookie's secret."""
 

@@ -126,6 +126,23 @@ uploads = Table(
     Index("ix_uploads_expires_at", "expires_at"),
 )
 
+direct_uploads = Table(
+    "direct_uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("storage_key", String(64), nullable=False),
+    Column("filename", String(1024), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("file_expires_in", BigInteger, nullable=True),  # the File's expiry, once it is one
+    Column("claimed_until", UTCDateTime, nullable=True),  # a completion under way
+    Column("file_id", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_direct_uploads_expires_at", "expires_at"),
+)
+
 sessions = Table(
     "sessions",
     metadata,

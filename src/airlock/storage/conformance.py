@@ -1,8 +1,9 @@
 """The storage conformance suite: the executable spec every backend must pass.
 
 ``check_storage(storage)`` runs each rule against a live backend (the tests run it for every
-backend) and raises ``AssertionError`` naming the first rule broken. It only touches keys it
-creates, and deletes them.
+backend, ``airlock check`` runs it on the configured one) and raises ``AssertionError`` naming
+the first rule broken; ``check_staging(staging, storage)`` does the same for a staging and the
+storage it commits into. Both only touch keys they create, and delete them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 import os
 
 from airlock.core.ids import new_id
-from airlock.storage.base import Lister, LocalPaths, Storage
+from airlock.storage.base import Lister, LocalPaths, Staging, Storage
 
 
 def check_storage(storage: Storage) -> list[str]:
@@ -100,3 +101,54 @@ def _optional_capabilities(storage: Storage) -> None:
             assert storage.path(key).read_bytes() == b"local", "path must hold the bytes"
         finally:
             storage.delete(key)
+
+
+def check_staging(staging: Staging, storage: Storage) -> list[str]:
+    """Run every staging rule; the names of those that passed (all, or it raises)."""
+    passed = []
+    for rule in (_stage_read_and_commit, _abort_undoes, _discard_is_idempotent):
+        rule(staging, storage)
+        passed.append(rule.__name__.lstrip("_"))
+    return passed
+
+
+def _stage_read_and_commit(staging: Staging, storage: Storage) -> None:
+    data = os.urandom(9 * 1024 * 1024 + 17)  # more than one part of an object store's upload
+    sid = staging.create()
+    sink = staging.writer(sid, 0)
+    for start in range(0, len(data), 1024 * 1024):
+        sink.write(data[start : start + 1024 * 1024])
+    sink.close()
+    assert staging.size(sid) == len(data), "size must count every staged byte"
+    with staging.reader(sid) as view:
+        view.seek(len(data) - 22)
+        assert view.read() == data[-22:], "the view must read from any position"
+        view.seek(0)
+        assert view.read(10) == data[:10], "the view must seek back"
+    key = staging.commit(sid)
+    try:
+        with storage.open(key) as fh:
+            assert fh.read() == data, "a commit must hand over exactly the staged bytes"
+    finally:
+        storage.delete(key)
+
+
+def _abort_undoes(staging: Staging, storage: Storage) -> None:
+    sid = staging.create()
+    sink = staging.writer(sid, 0)
+    sink.write(b"never kept")
+    sink.abort()
+    try:
+        assert staging.size(sid) == 0, "abort must undo what the sink wrote"
+    finally:
+        staging.discard(sid)
+
+
+def _discard_is_idempotent(staging: Staging, storage: Storage) -> None:
+    sid = staging.create()
+    sink = staging.writer(sid, 0)
+    sink.write(b"gone")
+    sink.close()
+    staging.discard(sid)
+    staging.discard(sid)
+    assert staging.size(sid) == 0, "a discarded upload must be gone"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from airlock import __version__
-from airlock.errors import all_error_classes
+from airlock.errors import Unavailable, all_error_classes
 from airlock.service import MAX_EXPIRES_IN, VISIBILITIES
 
 Json = dict[str, Any]
@@ -111,6 +111,8 @@ def error_codes() -> dict[int, list[str]]:
     by_status: dict[int, list[str]] = {}
     for cls in all_error_classes():
         by_status.setdefault(cls.status, []).append(cls.code)
+    # A passing outage of a backend keeps internal_error's code with status 503.
+    by_status[Unavailable.status].append(Unavailable.code)
     return by_status
 
 
@@ -844,7 +846,7 @@ def tus_paths() -> Json:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``."""
-    from airlock.web import openapi_admin  # it builds on the helpers above
+    from airlock.web import openapi_admin, openapi_direct  # they build on the helpers above
     return {
         "openapi": "3.1.0",
         "info": {
@@ -862,12 +864,14 @@ def openapi_document() -> dict[str, Any]:
             {"name": "meta", "description": "This description."},
             {"name": "ops", "description": "Operations endpoints."},
             {"name": "tus", "description": "Resumable uploads (tus 1.0.0)."},
+            {"name": "direct", "description": "Direct uploads to the object store (S3 only)."},
             {"name": "session", "description": "Browser sign-in (cookie and CSRF token)."},
             {"name": "admin", "description": "Users and upload statistics, for admins."},
         ],
         "security": [{"bearerAuth": []}],
         "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths(),
-                  **tus_paths(), **openapi_admin.session_paths(), **openapi_admin.admin_paths()},
+                  **tus_paths(), **openapi_admin.session_paths(), **openapi_admin.admin_paths(),
+                  **openapi_direct.direct_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -884,7 +888,7 @@ def openapi_document() -> dict[str, Any]:
                     "methods also need `X-CSRF-Token`.",
                 },
             },
-            "schemas": {**schemas(), **openapi_admin.schemas()},
+            "schemas": {**schemas(), **openapi_admin.schemas(), **openapi_direct.schemas()},
             "parameters": parameters(),
             "responses": shared_responses(),
         },

@@ -1,5 +1,8 @@
 """Responses that carry a File's bytes: safe headers, conditional GET, single ranges, and
-zero-copy sendfile through the WSGI server's ``wsgi.file_wrapper``."""
+zero-copy sendfile through the WSGI server's ``wsgi.file_wrapper`` for local files; bytes in an
+object store stream through with the range passed down to the store. With a content origin
+configured, downloads redirect to a presigned URL there instead (a bucket cannot add
+``nosniff`` or the sandboxing CSP, so only a separate origin makes that safe)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from airlock.pipeline.thumbnail import THUMBNAIL_MIME
 from airlock.web.state import state
 
 _BUFFER = 1024 * 1024
+REDIRECT_LIFETIME = 300  # seconds a redirect's presigned URL stays valid
 
 
 def _if_range_allows(record: FileRecord) -> bool:
@@ -37,6 +41,9 @@ def send_file_bytes(record: FileRecord) -> Response:
     headers["Last-Modified"] = format_datetime(record.created_at, usegmt=True)
     if etag_matches(request.headers.get("If-None-Match"), record.sha256):
         return Response(status=304, headers=_conditional_headers(headers))
+    st = state()
+    if st.caps.redirects and request.method == "GET":
+        return _redirect(record, headers)
 
     span: Span | None = None
     if _if_range_allows(record):
@@ -56,11 +63,25 @@ def send_file_bytes(record: FileRecord) -> Response:
     if request.method == "HEAD":
         return Response(status=status, headers=headers)
 
-    st = state()
     stream = st.service.open_content(record, span)
     body = wrap_file(request.environ, stream, buffer_size=_BUFFER)
     st.metrics.bytes_out.inc(length)
     return Response(body, status=status, headers=headers, direct_passthrough=True)
+
+
+def _redirect(record: FileRecord, headers: dict[str, str]) -> Response:
+    """To a short-lived presigned URL on the separate content origin, whose answer carries the
+    same Content-Type and Content-Disposition (the store honours Range there itself)."""
+    presigner = state().caps.presigner
+    assert presigner is not None  # redirects are only on with a presigner
+    url = presigner.presign_get(
+        record.storage_key, headers["Content-Type"], headers["Content-Disposition"],
+        REDIRECT_LIFETIME,
+    )  # fmt: skip
+    return Response(status=302, headers={
+        "Location": url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    })  # fmt: skip
 
 
 def _conditional_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,158 @@
+"""Direct uploads: a browser sends the bytes straight to the object store with a presigned POST
+whose policy pins the key, the exact size and an expiry; the completion then inspects the object
+(every check, the type from its first bytes, SHA-256 by streaming it) and makes it a File, or
+deletes it and answers the rejection. Nothing is trusted that the client said about the bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airlock.config import Settings
+from airlock.core.ids import new_id
+from airlock.db import direct_repo as repo
+from airlock.db.engine import Database
+from airlock.db.records import FileRecord, User
+from airlock.errors import BadRequest, Conflict, EmptyFile, Gone, NotFound, Rejected, TooLarge
+from airlock.pipeline.inspect import Inspector
+from airlock.pipeline.staging import Staged
+from airlock.pipeline.writer import Head, Sha256, measure
+from airlock.service import Service, UploadOptions
+from airlock.storage.base import PresignedPost, Presigner, Staging, Storage
+
+# How long one completion may take before another request may try again (a 5 GB object is
+# read once from the store to hash it).
+CLAIM_LEASE = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Presigned:
+    upload_id: str
+    post: PresignedPost
+
+
+class DirectUploads:
+    """The direct-upload use cases; only built when the storage can presign."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        storage: Storage,
+        presigner: Presigner,
+        staging: Staging,
+        service: Service,
+        inspector: Inspector,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.storage = storage
+        self.presigner = presigner
+        self.staging = staging  # where the object sits until it is a File's (in the store)
+        self.service = service
+        self.inspector = inspector
+        self.clock = clock
+
+    def presign(self, user: User, body: dict[str, Any]) -> Presigned:
+        """A presigned POST for one file of ``size`` bytes named ``name``. What can be refused
+        before any byte (too large, empty, a disallowed extension, over quota) is refused now."""
+        name, size = body.get("name"), body.get("size")
+        if not isinstance(name, str) or not name.strip() or len(name) > 1024:
+            raise BadRequest("name must be a non-empty string of at most 1024 characters.")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise BadRequest("size must be a whole number of bytes.")
+        opts = UploadOptions.parse(body.get("visibility"), body.get("expires_in"))
+        try:
+            if size > self.settings.max_file_size:
+                raise TooLarge(
+                    f"The file exceeds the limit of {self.settings.max_file_size} bytes.",
+                    limit=self.settings.max_file_size,
+                )
+            if size == 0:
+                raise EmptyFile()
+            self.inspector.check_name(name)
+            self.service.check_quota(user, size)
+        except Rejected as exc:
+            self.service.record_rejection(user, name, exc)
+            raise
+        upload_id, key = new_id(), new_id()
+        lifetime = self.settings.presign_lifetime
+        post = self.presigner.presign_post(key, size, lifetime)
+        now = self.clock()
+        with self.db.write() as conn:
+            repo.add(
+                conn, id=upload_id, owner_id=user.id, storage_key=key, filename=name, size=size,
+                visibility=opts.visibility, file_expires_in=opts.expires_in, created_at=now,
+                # Kept a while past the POST's own expiry, for a completion that comes late.
+                expires_at=now + dt.timedelta(seconds=2 * lifetime),
+            )  # fmt: skip
+        return Presigned(upload_id, post)
+
+    def complete(self, user: User, upload_id: str) -> tuple[FileRecord, bool]:
+        """Inspect the uploaded object and make it a File: the File, and whether this call made
+        it (a second completion answers the File the first one made). A rejection deletes the
+        object and the upload; an upload of someone else is ``NotFound``."""
+        with self.db.read() as conn:
+            upload = repo.get(conn, upload_id)
+        if upload is None or upload.owner_id != user.id:
+            raise NotFound("No such upload.")
+        if upload.file_id is not None:
+            return self.service.get_file(user, upload.file_id), False
+        now = self.clock()
+        if upload.expires_at <= now:
+            self._drop(upload.id, upload.storage_key)
+            raise Gone("This upload has expired.")
+        with self.db.write() as conn:
+            if not repo.claim(conn, upload.id, now, now + CLAIM_LEASE):
+                raise Conflict("This upload is being completed by another request.")
+        try:
+            stat = self.storage.stat(upload.storage_key)
+            if stat is None:
+                raise Conflict("Nothing has been uploaded for this upload yet.")
+            staged = self._measure(upload.storage_key)
+            opts = UploadOptions(upload.visibility, upload.file_expires_in)
+            try:
+                record = self.service.store(user, staged, upload.filename, opts)
+            except Rejected:
+                with self.db.write() as conn:
+                    repo.remove(conn, upload.id)
+                raise
+            with self.db.write() as conn:
+                repo.finish(conn, upload.id, record.id)
+            return record, True
+        except BaseException:
+            with self.db.write() as conn:
+                repo.release(conn, upload.id)
+            raise
+
+    def _measure(self, key: str) -> Staged:
+        """Size, SHA-256 and head of the object, in one streamed read of it."""
+        head, sha = Head(), Sha256()
+        with self.storage.open(key) as stream:
+            size = measure(stream, (head, sha))
+        return Staged(self.staging, key, size, sha.hexdigest(), head.value)
+
+    def _drop(self, upload_id: str, key: str) -> None:
+        with self.db.write() as conn:
+            repo.remove(conn, upload_id)
+        self.storage.delete(key)
+
+    def collect(self, now: dt.datetime) -> int:
+        """Remove expired direct uploads; the objects of those never completed go too."""
+        removed = 0
+        while True:
+            with self.db.read() as conn:
+                batch = repo.expired(conn, now)
+            if not batch:
+                return removed
+            for upload in batch:
+                if upload.file_id is None:
+                    self._drop(upload.id, upload.storage_key)
+                else:  # the object is the File's now: only the row goes
+                    with self.db.write() as conn:
+                        repo.remove(conn, upload.id)
+                removed += 1

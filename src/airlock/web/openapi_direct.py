@@ -1,0 +1,89 @@
+"""The OpenAPI description of direct (browser-to-store) uploads; part of the document
+``openapi.openapi_document`` builds."""
+
+from __future__ import annotations
+
+from airlock.service import MAX_EXPIRES_IN
+from airlock.web.openapi import (
+    API,
+    ID,
+    TIMESTAMP,
+    Json,
+    errors,
+    json_body,
+    json_response,
+    operation,
+    parameter,
+    schema_ref,
+    upload_errors,
+)
+
+_NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"const": "no-store"}}}
+
+
+def schemas() -> Json:
+    return {
+        "PresignRequest": {
+            "type": "object",
+            "required": ["name", "size"],
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 1024},
+                "size": {"type": "integer", "minimum": 0,
+                         "description": "The exact size in bytes; the store refuses others."},
+                "visibility": schema_ref("Visibility"),
+                "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRES_IN,
+                               "description": "Seconds until the File expires."},
+            },
+        },  # fmt: skip
+        "Presigned": {
+            "type": "object",
+            "required": ["upload_id", "url", "fields", "expires_at"],
+            "properties": {
+                "upload_id": {"type": "string"},
+                "url": {"type": "string", "description": "POST the form here."},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "Form fields to send, in order, before the `file` part.",
+                },
+                "expires_at": TIMESTAMP,
+            },
+        },
+    }
+
+
+def direct_paths() -> Json:
+    upload_id = parameter("path", "upload_id", "The `upload_id` from the presign.", ID)
+    return {
+        f"{API}/uploads/presign": {
+            "post": operation(
+                "presignUpload", "direct", "Start a direct upload to the object store",
+                {
+                    "201": json_response(
+                        "A form upload whose policy pins the key, the exact size and an expiry.",
+                        schema_ref("Presigned"), _NO_STORE,
+                    ),
+                    **errors(400, 401, 403, 404, 415),
+                    **upload_errors(413, 422, 507),
+                },
+                description="S3 storage only (404 `not_found` elsewhere). POST `fields` and "
+                "then the file as multipart/form-data to `url`; then call `complete`.",
+                body=json_body(schema_ref("PresignRequest"), "The file's name and size."),
+            ),  # fmt: skip
+        },
+        f"{API}/uploads/{{upload_id}}/complete": {
+            "post": operation(
+                "completeUpload", "direct", "Inspect a direct upload and make it a File",
+                {
+                    "201": json_response("The new File.", schema_ref("File")),
+                    "200": json_response("The File an earlier completion made.",
+                                         schema_ref("File")),
+                    **errors(400, 401, 403, 404, 409, 410),
+                    **upload_errors(413, 415, 422, 503, 507),
+                },
+                description="Every check runs on the object's bytes; a rejection deletes the "
+                "object and the upload.",
+                params=[upload_id],
+            ),  # fmt: skip
+        },
+    }
