@@ -129,3 +129,25 @@ def bob(app: Flask) -> dict[str, str]:
 @pytest.fixture
 def admin(app: Flask) -> dict[str, str]:
     return add_user(app, "root", admin=True)
+
+
+# S3 (SeaweedFS) ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real S3 server (SeaweedFS ``weed mini`` on 127.0.0.1) for the whole session."""
+    from tests.support.s3server import SeaweedS3
+
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: Any) -> dict[str, str]:
+    """``AIRLOCK_*`` settings for S3 storage in a fresh, empty bucket of the session's server."""
+    bucket = s3_server.create_bucket("t-" + secrets.token_hex(6))
+    return dict(s3_server.env(bucket))

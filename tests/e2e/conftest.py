@@ -1,9 +1,15 @@
-"""End-to-end fixtures: ``airlock serve`` as a subprocess on an ephemeral 127.0.0.1 port."""
+"""End-to-end fixtures: ``airlock serve`` as a subprocess on an ephemeral 127.0.0.1 port.
+
+A module that sets ``BACKENDS = ("local", "s3")`` runs every test twice: against local storage,
+and against S3 storage on the session's SeaweedFS, each with its own server (module scope)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,11 +22,52 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        names = getattr(metafunc.module, "BACKENDS", ("local",))
+        params = [pytest.param(n, marks=pytest.mark.s3) if n == "s3" else n for n in names]
+        metafunc.parametrize("backend", params, indirect=True, scope="module")
+
+
+@dataclass
+class Backend:
+    """Where a test server stores: its settings, and what its bucket holds (S3 only)."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    s3: Any = None
+    bucket: str = ""
+
+    def contents(self) -> set[str]:
+        """Every object and unfinished multipart upload in the bucket."""
+        client = self.s3.client()
+        objects = client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        uploads = client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+        return {f"s3:{o['Key']}" for o in objects} | {f"mpu:{u['Key']}" for u in uploads}
+
+    def server(self, data_dir: Path, env: dict[str, str] | None = None,
+               **kwargs: Any) -> LiveServer:  # fmt: skip
+        """A started ``airlock serve`` on this backend."""
+        live = LiveServer(data_dir, env={**self.env, **(env or {})}, **kwargs)
+        if self.s3 is not None:
+            live.bucket_contents = self.contents
+        return live.start()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "s3":
+        s3 = request.getfixturevalue("s3_server")
+        bucket = s3.create_bucket("e2e-" + secrets.token_hex(6))
+        return Backend("s3", dict(s3.env(bucket)), s3, bucket)
+    return Backend("local")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
     """A running server with users ``alice`` (admin) and ``bob``; tokens in ``server.tokens``."""
     root: Path = tmp_path_factory.mktemp("live")
-    live = LiveServer(root / "data").start()
+    live = backend.server(root / "data")
     try:
         live.add_user("alice", admin=True)
         live.add_user("bob")

@@ -14,6 +14,9 @@ import requests
 from tests.support.bodies import Leftovers, assert_alive, expect_error, raw_request, text
 from tests.support.server import LiveServer
 
+# Every test runs on local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 API = "/api/v1/files"
 SECRET = b"alice's private diary, not for bob\n"
 PUBLIC = b"alice's public notice\n"

@@ -28,6 +28,9 @@ from tests.support.bodies import (
 )
 from tests.support.server import LiveServer
 
+# Every test runs on local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 API = "/api/v1/files"
 TXT = text(100, b"multipart test\n")
 

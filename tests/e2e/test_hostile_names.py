@@ -34,6 +34,9 @@ from tests.support.bodies import (
 )
 from tests.support.server import LiveServer
 
+# Every test runs on local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 M = "esc" + uuid.uuid4().hex[:10]  # marks names so an escaped write can be searched for
 TXT = text(40, b"hostile name test\n")
 

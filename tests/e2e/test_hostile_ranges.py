@@ -10,6 +10,9 @@ import requests
 from tests.support.bodies import RawResponse, assert_alive, raw_request
 from tests.support.server import LiveServer
 
+# Every test runs on local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 # 1024 bytes of text in which every 5-byte cell names its own position.
 CONTENT = b"".join(b"%04d|" % i for i in range(204)) + b"end\n"
 SIZE = len(CONTENT)

@@ -24,7 +24,11 @@ from tests.support.bodies import (
     repeat,
     text,
 )
+from tests.e2e.conftest import Backend
 from tests.support.server import LiveServer
+
+# Every test runs on local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
 
 FILE_LIMIT = 1_000_000  # AIRLOCK_MAX_FILE_SIZE=1MB
 REQUEST_LIMIT = 3_000_000  # AIRLOCK_MAX_REQUEST_SIZE=3MB
@@ -34,12 +38,12 @@ EARLY = 8.0
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def small(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
     root: Path = tmp_path_factory.mktemp("small")
-    live = LiveServer(
+    live = backend.server(
         root / "data",
         env={"AIRLOCK_MAX_FILE_SIZE": "1MB", "AIRLOCK_MAX_REQUEST_SIZE": "3MB"},
-    ).start()
+    )
     try:
         live.add_user("alice", admin=True)
         live.add_user("bob")

@@ -386,6 +386,8 @@ class Leftovers:
         snap = cls(server, users)
         snap.file_ids = {u: _all_file_ids(server.url, server.auth(u)) for u in users}
         snap.objects = _files_under(server.data_dir / "files")
+        if server.bucket_contents is not None:
+            snap.objects |= server.bucket_contents()
         return snap
 
     def staging(self) -> set[str]:
@@ -408,6 +410,9 @@ class Leftovers:
         assert not any(new_files.values()), f"new Files left behind: {new_files}"
         assert not staged, f"staging files left behind: {sorted(staged)}"
         assert not new_objects, f"stored objects left behind: {sorted(new_objects)}"
+        if self.server.bucket_contents is not None:
+            local = _files_under(self.server.data_dir / "files")
+            assert not local, f"File bytes on the instance's disk with S3 storage: {local}"
 
 
 def assert_alive(server: Any) -> None:

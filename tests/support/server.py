@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class LiveServer:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    # With S3 storage: lists what the server's bucket holds (objects and unfinished uploads).
+    bucket_contents: Callable[[], set[str]] | None = None
 
     @property
     def url(self) -> str:
