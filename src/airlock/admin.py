@@ -96,7 +96,9 @@ class Admin:
         _require_admin(actor)
         unknown = set(body) - {"disabled", "quota_bytes", "is_admin"}
         if unknown or not body:
-            raise BadRequest("Send any of disabled, quota_bytes, is_admin.", unknown=sorted(unknown))
+            raise BadRequest(
+                "Send any of disabled, quota_bytes, is_admin.", unknown=sorted(unknown)
+            )
         values: dict[str, Any] = {}
         for key in ("disabled", "is_admin"):
             if key in body:

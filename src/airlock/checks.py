@@ -6,8 +6,8 @@ import os
 import shutil
 from collections.abc import Iterator
 
-from airlock.config import ConfigError, Settings
-from airlock.errors import AirlockError
+from airlock.config import Settings
+from airlock.errors import AirlockError, ConfigError
 
 Check = tuple[str, bool, str]
 
@@ -31,7 +31,9 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
-        yield "data directory", False, f"{root} is not writable ({exc.strerror}); fix its owner or permissions"
+        yield "data directory", False, (
+            f"{root} is not writable ({exc.strerror}); fix its owner or permissions"
+        )
         return
     free = shutil.disk_usage(root).free
     low = free < 2 * settings.max_file_size
@@ -47,13 +49,18 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
     try:
         db.ping()
     except Exception as exc:
-        yield "database", False, f"cannot connect to {shown}: {type(exc).__name__}; is the server running and the URL right?"
+        yield "database", False, (
+            f"cannot connect to {shown}: {type(exc).__name__}; is the server running and the "
+            "URL right?"
+        )
         return
     try:
         db.migrate(lock_dir=root)
         yield "database", True, f"{shown}, schema at revision {db.current_revision()}"
     except Exception as exc:
-        yield "database", False, f"{shown} answers but its schema cannot be brought up to date: {exc}"
+        yield "database", False, (
+            f"{shown} answers but its schema cannot be brought up to date: {exc}"
+        )
         return
     finally:
         db.dispose()
@@ -63,11 +70,11 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
     from airlock.storage.conformance import check_storage
 
     storage = build_storage(settings)
-    probe = Capabilities.of(storage).probe
-    where = probe.describe() if probe is not None else type(storage).__name__
+    prober = Capabilities.of(storage).probe
+    where = prober.describe() if prober is not None else type(storage).__name__
     try:
-        if probe is not None:
-            probe.probe()
+        if prober is not None:
+            prober.probe()
         rules = check_storage(storage)
         yield "storage", True, f"{where}; {len(rules)} conformance rules pass"
     except (OSError, AssertionError, AirlockError) as exc:

@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from airlock.config import ConfigError, Settings, parse_size
+from airlock.config import Settings, parse_size
+from airlock.errors import ConfigError
 
 
 class Context:
@@ -121,8 +122,8 @@ def run_in_child(func: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(read_end)
         try:
-            payload = {"ok": func()}
-        except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+            payload: dict[str, Any] = {"ok": func()}
+        except BaseException as exc:
             payload = {"error": getattr(exc, "message", None) or str(exc) or type(exc).__name__}
         with os.fdopen(write_end, "w") as out:
             out.write(json.dumps(payload))

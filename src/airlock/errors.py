@@ -103,7 +103,8 @@ class EmptyFile(Rejected):
 
 
 class MalwareDetected(Rejected):
-    status, code, default_message = 422, "malware_detected", "The malware scanner flagged this file."
+    status, code = 422, "malware_detected"
+    default_message = "The malware scanner flagged this file."
 
 
 class UnsafeContent(Rejected):

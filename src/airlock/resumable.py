@@ -26,6 +26,7 @@ from airlock.db.records import FileRecord, Upload, User
 from airlock.errors import (
     AirlockError,
     BadRequest,
+    ChecksumMismatch,
     Conflict,
     Forbidden,
     Gone,
@@ -33,12 +34,11 @@ from airlock.errors import (
     Rejected,
     TooLarge,
 )
-from airlock.errors import ChecksumMismatch
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.staging import Staged
 from airlock.pipeline.writer import HEAD_BYTES, Head, Pumped, Sha256, Writer, measure, pump
-from airlock.storage.base import Staging
 from airlock.service import Service, UploadOptions
+from airlock.storage.base import Staging
 
 LOCK_LEASE = dt.timedelta(seconds=60)
 _LEASE_REFRESH_SECONDS = 15.0
@@ -294,9 +294,10 @@ class Resumable:
                 if not repo.update_locked(conn, upload_id, token, offset=offset + result.written,
                                           expires_at=self._expiry()):  # fmt: skip
                     raise Conflict("Another request took over this upload.")
-                upload = repo.get(conn, upload_id)
-            if upload is None:
+                after = repo.get(conn, upload_id)
+            if after is None:
                 raise NotFound("No such upload.")
+            upload = after
             if result.interrupted is None and upload.complete and upload.concat != "partial":
                 # The lock stays ours while the checks run: a HEAD meanwhile waits for their
                 # outcome instead of calling finished an upload that may yet be refused.

@@ -34,10 +34,10 @@ from airlock.errors import (
     Rejected,
 )
 from airlock.metrics import Metrics
+from airlock.pipeline.commit import commit, undo
 from airlock.pipeline.inspect import Inspected, Inspector
 from airlock.pipeline.receive import Form
 from airlock.pipeline.staging import Staged
-from airlock.pipeline.commit import commit, undo
 from airlock.storage.base import Storage
 
 log = logging.getLogger("airlock.upload")
@@ -96,7 +96,9 @@ class Service:
 
     # Uploads ---------------------------------------------------------------------------------
 
-    def store(self, user: User, staged: Staged, client_name: str, opts: UploadOptions) -> FileRecord:
+    def store(
+        self, user: User, staged: Staged, client_name: str, opts: UploadOptions
+    ) -> FileRecord:
         """Inspect a staged upload and make it a File, or raise its rejection. The staged bytes
         are the File's afterwards, or gone: on failure no bytes and no row remain."""
         try:

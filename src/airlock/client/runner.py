@@ -85,7 +85,7 @@ def run_uploads(
                 failed += 1
             except Cancelled:  # pragma: no cover - only after an interrupt, handled below
                 continue
-            except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, still exit 1
+            except Exception as exc:
                 progress.finish(job.key, ok=False)
                 progress.message(f"{job.label}: unexpected error: {type(exc).__name__}: {exc}")
                 failed += 1

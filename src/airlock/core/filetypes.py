@@ -58,7 +58,9 @@ _TYPES = (
     FileType("application/vnd.rar", ("rar",)),
     FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ("docx",)),
     FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",)),
-    FileType("application/vnd.openxmlformats-officedocument.presentationml.presentation", ("pptx",)),
+    FileType(
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation", ("pptx",)
+    ),
     FileType("application/vnd.oasis.opendocument.text", ("odt",)),
     FileType("application/vnd.oasis.opendocument.spreadsheet", ("ods",)),
     FileType("application/vnd.oasis.opendocument.presentation", ("odp",)),

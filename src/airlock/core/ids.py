@@ -36,4 +36,8 @@ def same_secret(a: str, b: str) -> bool:
 
 def looks_like_id(value: str) -> bool:
     """Cheap syntactic check before any lookup: URL-safe base64, sane length."""
-    return 16 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value) and value.isascii()
+    return (
+        16 <= len(value) <= 64
+        and all(c.isalnum() or c in "-_" for c in value)
+        and value.isascii()
+    )

@@ -8,16 +8,20 @@ from airlock.errors import UnsafeContent
 
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 megapixels: far beyond any camera, far below a flood
 
-_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_JPEG_SOF = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
 
 
 def dimensions(mime: str, head: bytes) -> tuple[int, int] | None:
     """Width and height an image's header declares; None when unknown or not an image."""
     try:
         if mime == "image/png" and head[12:16] == b"IHDR":
-            return struct.unpack(">II", head[16:24])  # type: ignore[return-value]
+            width, height = struct.unpack(">II", head[16:24])
+            return int(width), int(height)
         if mime == "image/gif" and head[:3] == b"GIF":
-            return struct.unpack("<HH", head[6:10])  # type: ignore[return-value]
+            width, height = struct.unpack("<HH", head[6:10])
+            return int(width), int(height)
         if mime == "image/bmp" and head[:2] == b"BM":
             w, h = struct.unpack("<ii", head[18:26])
             return abs(w), abs(h)

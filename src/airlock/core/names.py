@@ -10,7 +10,7 @@ FALLBACK_STEM = "file"
 # Windows device names are reserved with any extension (CON.txt opens the console).
 _WINDOWS_RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
-    + [f"{p}{n}" for p in ("COM", "LPT") for n in list("123456789") + ["¹", "²", "³"]]
+    + [f"{p}{n}" for p in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]]
 )
 # Bidi controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM) are category Cf
 # and vanish with the other format characters; line/paragraph separators are Zl/Zp.
@@ -32,9 +32,9 @@ def sanitize_name(raw: str) -> str:
     name = _trim(parts[-1]) if parts else ""
     if not name:
         return FALLBACK_STEM
-    stem, dot, ext = name.rpartition(".")
+    stem, dot, _ext = name.rpartition(".")
     if not dot:
-        stem, ext = name, ""
+        stem = name
     if stem.split(".")[0].strip(" ").upper() in _WINDOWS_RESERVED:
         name = "_" + name
     return _shorten(name)

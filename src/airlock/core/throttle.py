@@ -21,7 +21,9 @@ def retry_after(record: Record, now: dt.datetime, limit: int, window: dt.timedel
     return max(1, math.ceil((end - now).total_seconds()))
 
 
-def after_failure(record: Record, now: dt.datetime, window: dt.timedelta) -> tuple[int, dt.datetime]:
+def after_failure(
+    record: Record, now: dt.datetime, window: dt.timedelta
+) -> tuple[int, dt.datetime]:
     """The record once one more failure happened at ``now``: counted in the current window, or
     the first of a new one when the old window is over."""
     if record is None or record[1] + window <= now:

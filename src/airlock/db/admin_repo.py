@@ -20,20 +20,20 @@ def users_with_usage(
         select(
             files.c.owner_id,
             func.coalesce(func.sum(files.c.size), 0).label("used"),
-            func.count().label("count"),
+            func.count().label("file_count"),
         )
         .group_by(files.c.owner_id)
         .subquery()
     )
     query = (
-        select(users, usage.c.used, usage.c.count)
+        select(users, usage.c.used, usage.c.file_count)
         .outerjoin(usage, usage.c.owner_id == users.c.id)
         .order_by(users.c.username)
     )
     if username is not None:
         query = query.where(users.c.username == username)
     rows = conn.execute(query)
-    return [(_user(r), int(r.used or 0), int(r.count or 0)) for r in rows]
+    return [(_user(r), int(r.used or 0), int(r.file_count or 0)) for r in rows]
 
 
 def update_user(conn: Connection, user_id: int, **values: Any) -> None:
@@ -62,7 +62,8 @@ def daily_counts(conn: Connection, since: dt.datetime) -> dict[tuple[str, str], 
     """Events at or after ``since`` counted per ``(UTC date "YYYY-MM-DD", outcome)``."""
     at = upload_events.c.at
     # SQLite keeps naive UTC; PostgreSQL's date() would use the session's time zone.
-    day = func.date(func.timezone("UTC", at)) if conn.dialect.name == "postgresql" else func.date(at)
+    postgres = conn.dialect.name == "postgresql"
+    day = func.date(func.timezone("UTC", at)) if postgres else func.date(at)
     rows = conn.execute(
         select(day.label("day"), upload_events.c.outcome, func.count().label("n"))
         .where(at >= since)

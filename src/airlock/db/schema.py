@@ -40,14 +40,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime")
-        return value.astimezone(dt.UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+        when: dt.datetime = value
+        return when.astimezone(dt.UTC).replace(tzinfo=None) if dialect.name == "sqlite" else when
 
     def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        when: dt.datetime = value
+        if when.tzinfo is None:
+            return when.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC)
 
 
 users = Table(

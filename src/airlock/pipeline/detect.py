@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 import zipfile
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import magic

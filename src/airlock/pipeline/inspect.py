@@ -3,7 +3,8 @@
 size (enforced while staging) → empty → name → type from the bytes → allowlist and extension
 agreement → content safety (zip bombs, pixel floods). The first check that fails raises its
 ``Rejected`` error; nothing here reads the client's Content-Type. The bytes are read through the
-staging's view (the head was taken while they arrived; a zip's directory is read by ranges). Malware scanning and quota follow in the service.
+staging's view (the head was taken while they arrived; a zip's directory is read by ranges).
+Malware scanning and quota follow in the service.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.errors import EmptyFile, TooLarge, TypeNotAllowed
 from airlock.pipeline.detect import Detector, is_zip_container
 from airlock.pipeline.staging import Staged
-
 
 ZIP_BASED_EXTENSIONS = frozenset({"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "jar"})
 

@@ -152,7 +152,9 @@ class _FormReader:
     def _start(self, event: Field | File) -> None:
         self.parts += 1
         if self.parts > self.limits.parts:
-            raise MalformedMultipart(f"More than {self.limits.parts} parts.", limit=self.limits.parts)
+            raise MalformedMultipart(
+                f"More than {self.limits.parts} parts.", limit=self.limits.parts
+            )
         header_size = sum(len(k) + len(v) + 4 for k, v in event.headers.items())
         if header_size > self.limits.part_header:
             raise MalformedMultipart("A part's headers are too large.")

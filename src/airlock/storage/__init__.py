@@ -1,6 +1,6 @@
 """Where File bytes live: the ``Storage`` protocol, its optional capabilities and backends."""
 
-from airlock.storage.base import LocalPaths, Lister, Probe, Storage, StoredObject
+from airlock.storage.base import Lister, LocalPaths, Probe, Storage, StoredObject
 from airlock.storage.local import LocalStorage
 
-__all__ = ["LocalPaths", "LocalStorage", "Lister", "Probe", "Storage", "StoredObject"]
+__all__ = ["Lister", "LocalPaths", "LocalStorage", "Probe", "Storage", "StoredObject"]

@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 from airlock.core.ids import new_id
 from airlock.errors import StorageFull
-from airlock.storage.writeback import start_writeback
 from airlock.storage.base import LocalPaths, Storage
+from airlock.storage.writeback import start_writeback
 
 _SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 WRITEBACK_WINDOW = 8 * 1024 * 1024  # start writing to disk every 8 MiB

@@ -55,7 +55,9 @@ def translated() -> Iterator[None]:
         if code in _FULL or _status(exc) == 507:
             raise StorageFull() from exc
         if _status(exc) >= 500 or code in ("SlowDown", "ServiceUnavailable", "RequestTimeout"):
-            raise Unavailable("The storage service is failing right now; try again shortly.") from exc
+            raise Unavailable(
+                "The storage service is failing right now; try again shortly."
+            ) from exc
         raise
     except BotoCoreError as exc:  # connection refused or reset, timeouts
         raise Unavailable("The storage service cannot be reached; try again shortly.") from exc

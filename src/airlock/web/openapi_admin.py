@@ -123,7 +123,7 @@ def schemas() -> Json:
 
 
 def session_paths() -> Json:
-    cookie_security = [{"cookieAuth": []}]
+    cookie_security: list[Json] = [{"cookieAuth": []}]
     return {
         f"{API}/session": {
             "post": operation(

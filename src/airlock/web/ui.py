@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from airlock.core import filetypes
 from airlock.db.records import FileRecord, User
@@ -43,8 +44,10 @@ PAGE_HEADERS = {
 # that a cut connection costs little (the server keeps what arrived of a cut PATCH anyway).
 CHUNK_SIZE = 8 * 2**20
 # What a share or public page shows of a passive type, by its MIME type.
-_PREVIEW_KINDS = (("image/", "image"), ("audio/", "audio"), ("video/", "video"),
-                  ("application/pdf", "pdf"), ("text/", "text"), ("application/json", "text"))  # fmt: skip
+_PREVIEW_KINDS = (
+    ("image/", "image"), ("audio/", "audio"), ("video/", "video"), ("application/pdf", "pdf"),
+    ("text/", "text"), ("application/json", "text"),
+)  # fmt: skip
 EXPIRY_CHOICES = (("", "Never"), ("3600", "1 hour"), ("86400", "1 day"),
                   ("604800", "1 week"), ("2592000", "30 days"))  # fmt: skip
 
@@ -126,7 +129,7 @@ def _signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @ui.get("/")
-def index() -> Response:
+def index() -> WerkzeugResponse:
     target = "airlock_ui.upload" if session_user() else "airlock_ui.login"
     return redirect(url_for(target))
 
@@ -179,7 +182,9 @@ def share(token: str) -> str:
         preview_url=None if limited else base,
         download_url=base + "?" + urlencode({"download": "1"}),
         expires_at=ends,
-        downloads_left=max(link.max_downloads - link.downloads, 0) if limited else None,
+        downloads_left=(
+            max(link.max_downloads - link.downloads, 0) if link.max_downloads is not None else None
+        ),
     )
 
 
