@@ -193,5 +193,10 @@ class Settings:
                 "Set both AIRLOCK_S3_ACCESS_KEY_ID and AIRLOCK_S3_SECRET_ACCESS_KEY, or neither "
                 "(then the standard AWS credential chain is used)."
             )
+        if self.direct_uploads and not (self.s3_public_endpoint or self.s3_endpoint):
+            raise ConfigError(
+                "AIRLOCK_DIRECT_UPLOADS needs AIRLOCK_S3_PUBLIC_ENDPOINT (the store's address as "
+                "browsers reach it), so pages may send files there."
+            )
         if not 60 <= self.presign_lifetime <= 7 * 24 * 3600:
             raise ConfigError("AIRLOCK_PRESIGN_LIFETIME is in seconds, from 60 to 604800.")

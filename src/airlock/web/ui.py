@@ -56,6 +56,11 @@ EXPIRY_CHOICES = (("", "Never"), ("3600", "1 hour"), ("86400", "1 day"),
 def _page_headers(response: Response) -> Response:
     for name, value in PAGE_HEADERS.items():
         response.headers.setdefault(name, value)
+    store = _store_origin()
+    if store:  # direct uploads: the page may also talk to the object store
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "connect-src 'self'", f"connect-src 'self' {store}"
+        )
     if request.endpoint == "airlock_ui.static":
         response.headers["Cache-Control"] = "no-cache"  # revalidate: the ETag keeps it cheap
     else:
@@ -147,8 +152,22 @@ def login() -> Any:
 def upload() -> str:
     return render_template(
         "upload.html", page="upload", chunk_size=CHUNK_SIZE, expiry_choices=EXPIRY_CHOICES,
-        max_file_size=state().settings.max_file_size,
+        max_file_size=state().settings.max_file_size, direct=_direct_uploads(),
     )  # fmt: skip
+
+
+def _store_origin() -> str:
+    """The object store's origin as browsers reach it, when direct uploads are on."""
+    settings = state().settings
+    if not (settings.direct_uploads and state().caps.direct_uploads):
+        return ""
+    return (settings.s3_public_endpoint or settings.s3_endpoint).rstrip("/")
+
+
+def _direct_uploads() -> bool:
+    """Whether the upload page sends files straight to the object store."""
+    st = state()
+    return st.settings.direct_uploads and st.caps.direct_uploads
 
 
 @ui.get("/files")

@@ -5,6 +5,7 @@
 import {
   ApiError, announce, describeError, formatBytes, formatDuration, fromTemplate,
 } from "./common.js";
+import { DirectUpload } from "./direct.js";
 import { Cancelled, TusUpload, UploadStore, fingerprint, probe, terminate } from "./tus.js";
 
 const PARALLEL = 3;
@@ -13,6 +14,8 @@ const RATE_WINDOW_MS = 5000;
 const root = document.getElementById("uploader");
 const endpoint = root.dataset.endpoint;
 const chunkSize = parseInt(root.dataset.chunkSize, 10) || undefined;
+// Straight to the object store when the server is set up for it; tus (resumable) otherwise.
+const Upload = root.dataset.direct === "1" ? DirectUpload : TusUpload;
 const store = new UploadStore(root.dataset.owner);
 const options = document.getElementById("upload-options");
 const input = document.getElementById("file-input");
@@ -95,7 +98,7 @@ class Item {
       visibility: this.visibility,
       expires_in: this.expiresIn,
     };
-    this.upload = new TusUpload(this.file, {
+    this.upload = new Upload(this.file, {
       endpoint, chunkSize, metadata, store,
       onProgress: (sent, total) => this.progress(sent, total),
       onStatus: (kind, detail) => this.onStatus(kind, detail),
