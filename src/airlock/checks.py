@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 from airlock.config import Settings
-from airlock.errors import AirlockError, ConfigError
+from airlock.errors import ConfigError
 
 Check = tuple[str, bool, str]
 
@@ -67,17 +67,20 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
 
     from airlock.runtime import build_storage
     from airlock.storage.capabilities import Capabilities
-    from airlock.storage.conformance import check_storage
+    from airlock.storage.conformance import check_staging, check_storage
 
     storage = build_storage(settings)
-    prober = Capabilities.of(storage).probe
+    caps = Capabilities.of(storage)
+    prober = caps.probe
     where = prober.describe() if prober is not None else type(storage).__name__
     try:
         if prober is not None:
             prober.probe()
         rules = check_storage(storage)
+        if caps.stager is not None:  # uploads stage in the store itself: check that too
+            rules += check_staging(caps.stager.staging(), storage)
         yield "storage", True, f"{where}; {len(rules)} conformance rules pass"
-    except (OSError, AssertionError, AirlockError) as exc:
+    except Exception as exc:  # whatever the store answers (a refusal, a timeout) is reported
         yield "storage", False, f"{where} failed: {_reason(exc)}"
 
     yield "scanner", True, "malware scanning is not configured in this version"

@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support.server import AIRLOCK, LiveServer, cli
@@ -87,3 +88,20 @@ def test_gc_removes_expired_files_stale_staging_and_orphans(server: LiveServer) 
     assert requests.get(server.url + gone["links"]["self"], headers=auth, timeout=10).status_code == 404
     kept = requests.get(server.url + keep["links"]["content"], headers=auth, timeout=10)
     assert kept.status_code == 200 and kept.content == b"keep\n"
+
+
+@pytest.mark.s3
+def test_check_runs_the_storage_conformance_suite_on_s3(tmp_path: Path, s3_env: dict[str, str]) -> None:
+    ok = run(tmp_path / "d", "check", env=s3_env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"ok   storage: S3 bucket '{s3_env['AIRLOCK_S3_BUCKET']}'" in ok.stdout
+    assert "conformance rules pass" in ok.stdout
+    assert s3_env["AIRLOCK_S3_SECRET_ACCESS_KEY"] not in ok.stdout + ok.stderr
+    wrong = run(tmp_path / "d", "check", env={**s3_env, "AIRLOCK_S3_SECRET_ACCESS_KEY": "wrong"})
+    assert wrong.returncode == 1 and "FAIL storage" in wrong.stdout, wrong.stdout
+    nobucket = run(tmp_path / "d", "check", env={**s3_env, "AIRLOCK_S3_BUCKET": "no-such-bucket"})
+    assert nobucket.returncode == 1 and "FAIL storage" in nobucket.stdout, nobucket.stdout
+    unset = run(tmp_path / "d", "check", env={**s3_env, "AIRLOCK_S3_BUCKET": ""})
+    assert unset.returncode == 1 and "AIRLOCK_S3_BUCKET" in unset.stdout
+    stray = run(tmp_path / "d", "check", env={"AIRLOCK_S3_CONTENT_ORIGIN": "https://files.example"})
+    assert stray.returncode == 1 and "AIRLOCK_STORAGE=s3" in stray.stdout
