@@ -198,7 +198,11 @@ class S3Storage:
                 ExpiresIn=expires_in,
             )
         expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)
-        return PresignedPost(post["url"], dict(post["fields"]), expires_at)
+        # The bucket's URL with its trailing slash (S3 takes both forms): a browser sends a CORS
+        # preflight to it first, and some S3-compatible stores (SeaweedFS) fail a preflight of
+        # the path-style bucket URL without it.
+        url = post["url"] if post["url"].endswith("/") else post["url"] + "/"
+        return PresignedPost(url, dict(post["fields"]), expires_at)
 
     def presign_get(self, key: str, content_type: str, disposition: str, expires_in: int) -> str:
         client = self._content or self._public
