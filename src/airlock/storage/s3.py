@@ -26,7 +26,10 @@ from airlock.errors import StorageFull, Unavailable
 from airlock.storage.base import PresignedPost, Staging, StoredObject
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
-PARTS_IN_FLIGHT = 3  # per upload: bounds memory at about (PARTS_IN_FLIGHT + 1) * PART_SIZE
+# Per upload, parts being sent while the next one fills: memory stays at about
+# (PARTS_IN_FLIGHT + 1) * PART_SIZE, whatever the file's size. Two keep the store busy; more
+# only cost memory on a store that is itself the bottleneck.
+PARTS_IN_FLIGHT = 2
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchUpload"})
 _FULL = frozenset({"EntityTooLarge", "QuotaExceeded", "InsufficientStorage", "507"})
@@ -263,25 +266,19 @@ class MultipartSink:
     def __init__(self, storage: S3Storage, key: str) -> None:
         self._s3 = storage
         self._key = key
-        self._buf: list[bytes] = []
-        self._buffered = 0
+        self._buf = bytearray()  # the part being filled; handed over whole, never copied
         self._upload_id: str | None = None
         self._parts: list[Future[dict[str, Any]]] = []
         self._done = False
 
     def write(self, chunk: bytes) -> None:
-        self._buf.append(bytes(chunk))
-        self._buffered += len(chunk)
-        if self._buffered >= PART_SIZE:
-            self._send(self._take(PART_SIZE))
+        self._buf += chunk
+        if len(self._buf) >= PART_SIZE:
+            part, self._buf = self._buf, self._buf[PART_SIZE:]
+            del part[PART_SIZE:]
+            self._send(part)
 
-    def _take(self, n: int) -> bytes:
-        data = b"".join(self._buf)
-        self._buf = [data[n:]] if len(data) > n else []
-        self._buffered = len(data) - min(n, len(data))
-        return data[:n]
-
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytearray) -> None:
         client, bucket = self._s3.client, self._s3.bucket
         if self._upload_id is None:
             with translated():
@@ -297,7 +294,7 @@ class MultipartSink:
             if part.done() and part.exception() is not None:
                 part.result()
 
-    def _upload_part(self, number: int, data: bytes) -> dict[str, Any]:
+    def _upload_part(self, number: int, data: bytearray) -> dict[str, Any]:
         with translated():
             answer = self._s3.client.upload_part(
                 Bucket=self._s3.bucket, Key=self._key, UploadId=self._upload_id,
@@ -307,13 +304,13 @@ class MultipartSink:
 
     def close(self) -> None:
         client, bucket = self._s3.client, self._s3.bucket
-        if self._upload_id is None:
-            data = self._take(self._buffered)
+        last, self._buf = self._buf, bytearray()
+        if self._upload_id is None:  # it all fit in one part: one PUT
             with translated():
-                client.put_object(Bucket=bucket, Key=self._key, Body=data)
+                client.put_object(Bucket=bucket, Key=self._key, Body=last)
         else:
-            if self._buffered or not self._parts:
-                self._send(self._take(self._buffered))
+            if last:
+                self._send(last)
             parts = [f.result() for f in self._parts]
             with translated():
                 client.complete_multipart_upload(
@@ -323,7 +320,7 @@ class MultipartSink:
         self._done = True
 
     def abort(self) -> None:
-        self._buf, self._buffered = [], 0
+        self._buf = bytearray()
         for part in self._parts:
             part.cancel()
         for part in self._parts:
