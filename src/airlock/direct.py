@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlock.config import Settings
+from airlock.core.batches import drain
 from airlock.core.ids import new_id
 from airlock.db import direct_repo as repo
 from airlock.db.engine import Database
-from airlock.db.records import FileRecord, User
+from airlock.db.records import DirectUpload, FileRecord, User
 from airlock.errors import BadRequest, Conflict, EmptyFile, Gone, NotFound, Rejected, TooLarge
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.staging import Staged
@@ -143,16 +144,16 @@ class DirectUploads:
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired direct uploads; the objects of those never completed go too."""
-        removed = 0
-        while True:
+
+        def expired() -> list[DirectUpload]:
             with self.db.read() as conn:
-                batch = repo.expired(conn, now)
-            if not batch:
-                return removed
-            for upload in batch:
-                if upload.file_id is None:
-                    self._drop(upload.id, upload.storage_key)
-                else:  # the object is the File's now: only the row goes
-                    with self.db.write() as conn:
-                        repo.remove(conn, upload.id)
-                removed += 1
+                return repo.expired(conn, now)
+
+        def remove(upload: DirectUpload) -> None:
+            if upload.file_id is None:
+                self._drop(upload.id, upload.storage_key)
+            else:  # the object is the File's now: only the row goes
+                with self.db.write() as conn:
+                    repo.remove(conn, upload.id)
+
+        return drain(expired, remove)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from airlock.core.batches import drain
 from airlock.db import direct_repo, repo
+from airlock.db.records import FileRecord
 from airlock.runtime import AirlockState
 from airlock.storage.base import Sweeper
 
@@ -41,17 +43,18 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
     """One garbage-collection pass; safe to run while the service serves."""
     now = now or dt.datetime.now(dt.UTC)
     report = GcReport()
-    while True:
+
+    def expired_files() -> list[FileRecord]:
         with st.db.read() as conn:
-            batch = repo.expired_files(conn, now)
-        if not batch:
-            break
-        for record in batch:
-            with st.db.write() as conn:
-                repo.delete_file(conn, record.id)
-            for key in record.storage_keys:
-                st.storage.delete(key)
-            report.expired_files += 1
+            return repo.expired_files(conn, now)
+
+    def remove(record: FileRecord) -> None:
+        with st.db.write() as conn:
+            repo.delete_file(conn, record.id)
+        for key in record.storage_keys:
+            st.storage.delete(key)
+
+    report.expired_files = drain(expired_files, remove)
     with st.db.write() as conn:
         report.expired_links = repo.delete_expired_links(conn, now)
     report.expired_uploads = st.resumable.collect(now)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlock.config import Settings
+from airlock.core.batches import drain
 from airlock.core.ids import new_id
 from airlock.core.tus import Checksum, Concat, parse_metadata
 from airlock.db import uploads_repo as repo
@@ -442,12 +443,9 @@ class Resumable:
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired uploads and their bytes (``airlock gc``); how many went."""
-        removed = 0
-        while True:
+
+        def expired() -> list[Upload]:
             with self.db.read() as conn:
-                batch = repo.expired(conn, now)
-            if not batch:
-                return removed
-            for upload in batch:
-                self._delete(upload.id)
-                removed += 1
+                return repo.expired(conn, now)
+
+        return drain(expired, lambda upload: self._delete(upload.id))
