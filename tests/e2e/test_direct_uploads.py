@@ -69,7 +69,10 @@ def test_a_direct_upload_becomes_a_file_with_hash_and_type_from_the_bytes(s3live
     got = requests.get(s3live.url + file["links"]["content"], headers=s3live.auth("alice"),
                        timeout=10)  # fmt: skip
     assert got.content == data and got.headers["X-Content-Type-Options"] == "nosniff"
-    assert "thumbnail" in file["links"]  # made from the object, stored beside it
+    thumb = requests.get(s3live.url + file["links"]["thumbnail"], headers=s3live.auth("alice"),
+                         timeout=10)  # made from the object, stored beside it in the bucket
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/webp"
+    assert thumb.content[:4] == b"RIFF"
 
 
 def test_the_store_refuses_a_body_larger_than_presigned(s3live: LiveServer) -> None:

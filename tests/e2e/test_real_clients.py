@@ -12,6 +12,9 @@ import requests
 from tests.support import samples
 from tests.support.server import LiveServer
 
+# On local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 
 def curl(*args: str) -> tuple[int, dict]:
     out = subprocess.run(

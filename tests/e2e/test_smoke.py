@@ -6,6 +6,9 @@ import requests
 
 from tests.support.server import LiveServer
 
+# On local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 
 def test_healthz_and_roundtrip(server: LiveServer) -> None:
     assert requests.get(server.url + "/healthz", timeout=5).json() == {"status": "ok"}

@@ -12,6 +12,9 @@ import requests
 
 from tests.support.server import LiveServer
 
+# On local storage and on S3 storage (tests/e2e/conftest.py).
+BACKENDS = ("local", "s3")
+
 V = {"Tus-Resumable": "1.0.0"}
 
 
