@@ -11,7 +11,6 @@ from airlock.core.batches import drain
 from airlock.db import direct_repo, repo
 from airlock.db.records import FileRecord
 from airlock.runtime import AirlockState
-from airlock.storage.base import Sweeper
 
 # An object younger than this may belong to an upload whose row is being written right now.
 ORPHAN_GRACE_SECONDS = 3600
@@ -63,7 +62,7 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
     report.expired_sessions = st.sessions.collect(now)
     report.old_events = st.admin.collect(now)
     stale_before = now.timestamp() - st.settings.staging_max_age
-    for sweeper in _sweepers(st):
+    for sweeper in st.sweepers:
         report.stale_staging += sweeper.sweep(stale_before)
     if st.caps.lister is not None:
         with st.db.read() as conn:
@@ -79,12 +78,3 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
             report.orphaned_objects += 1
     return report
 
-
-def _sweepers(st: AirlockState) -> list[Sweeper]:
-    """Every place bytes in flight may be left: the staging directory, the one-pass staging
-    (unfinished multipart uploads in an object store), storage's own temp files."""
-    found: list[Sweeper] = []
-    for candidate in (st.staging, st.stager.staging, st.storage):
-        if isinstance(candidate, Sweeper) and all(candidate is not f for f in found):
-            found.append(candidate)
-    return found

@@ -19,7 +19,7 @@ from airlock.pipeline.staging import Stager
 from airlock.resumable import Resumable
 from airlock.service import Service, utcnow
 from airlock.sessions import Sessions
-from airlock.storage.base import Staging, Storage
+from airlock.storage.base import Staging, Storage, Sweeper
 from airlock.storage.capabilities import Capabilities
 from airlock.storage.local import LocalStorage
 from airlock.storage.local_staging import LocalStaging
@@ -42,6 +42,9 @@ class AirlockState:
     sessions: Sessions
     admin: Admin
     direct: DirectUploads | None  # only when the storage can presign
+    # Every place bytes in flight may be left by a crash, for gc: the staging directory and,
+    # where the storage has them, its own leftovers (temp files, unfinished multipart uploads).
+    sweepers: tuple[Sweeper, ...]
 
     @property
     def limits(self) -> Limits:
@@ -101,5 +104,5 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
         )  # fmt: skip
     return AirlockState(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
-        sessions, admin, direct,
+        sessions, admin, direct, (staging, *((caps.sweeper,) if caps.sweeper else ())),
     )
