@@ -88,6 +88,7 @@ class S3Storage:
         self._public = self._client(public_endpoint) if public_endpoint else self.client
         self._content = self._client(content_origin) if content_origin else None
         self._pool = ThreadPoolExecutor(transfer_threads, thread_name_prefix="airlock-s3")
+        self.buffers = PartBuffers(PART_SIZE, keep=PARTS_IN_FLIGHT + 1)
 
     def _client(self, endpoint: str) -> Any:
         key, secret = self._credentials
@@ -258,6 +259,29 @@ class S3Storage:
         return self._pool.submit(fn, *args, **kwargs)
 
 
+class PartBuffers:
+    """Part-sized buffers, reused. Allocating and freeing 8 MiB for every part leaves the
+    allocator holding freed buffers in each thread's arena (a worker's memory creeps up with
+    every upload) and costs fresh pages each time; a few kept buffers hold it flat."""
+
+    def __init__(self, size: int, keep: int) -> None:
+        self.size = size
+        self._keep = keep
+        self._free: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> bytearray:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return bytearray(self.size)
+
+    def give(self, buf: bytearray) -> None:
+        with self._lock:
+            if len(self._free) < self._keep:
+                self._free.append(buf)
+
+
 class MultipartSink:
     """One object written in one pass. Small objects go up in one PUT at ``close``; larger
     ones as a multipart upload whose parts are sent on the storage's threads while the next
@@ -266,51 +290,69 @@ class MultipartSink:
     def __init__(self, storage: S3Storage, key: str) -> None:
         self._s3 = storage
         self._key = key
-        self._buf = bytearray()  # the part being filled; handed over whole, never copied
+        self._buf: bytearray | None = None  # the part being filled, ``_fill`` bytes of it
+        self._fill = 0
         self._upload_id: str | None = None
         self._parts: list[Future[dict[str, Any]]] = []
         self._done = False
 
     def write(self, chunk: bytes) -> None:
-        self._buf += chunk
-        if len(self._buf) >= PART_SIZE:
-            part, self._buf = self._buf, self._buf[PART_SIZE:]
-            del part[PART_SIZE:]
-            self._send(part)
+        view = memoryview(chunk)
+        while view:
+            if self._buf is None:
+                self._buf, self._fill = self._s3.buffers.take(), 0
+            n = min(len(view), PART_SIZE - self._fill)
+            self._buf[self._fill : self._fill + n] = view[:n]
+            self._fill += n
+            view = view[n:]
+            if self._fill == PART_SIZE:
+                buf, self._buf = self._buf, None
+                self._send(buf, PART_SIZE)
 
-    def _send(self, data: bytearray) -> None:
+    def _send(self, buf: bytearray, length: int) -> None:
         client, bucket = self._s3.client, self._s3.bucket
         if self._upload_id is None:
-            with translated():
-                started = client.create_multipart_upload(Bucket=bucket, Key=self._key)
+            try:
+                with translated():
+                    started = client.create_multipart_upload(Bucket=bucket, Key=self._key)
+            except BaseException:
+                self._s3.buffers.give(buf)
+                raise
             self._upload_id = started["UploadId"]
         # Bounded memory: wait for the oldest part before putting another in flight.
         in_flight = [f for f in self._parts if not f.done()]
         if len(in_flight) >= PARTS_IN_FLIGHT:
-            in_flight[0].result()
+            in_flight[0].exception()
         number = len(self._parts) + 1
-        self._parts.append(self._s3.submit(self._upload_part, number, data))
+        self._parts.append(self._s3.submit(self._upload_part, number, buf, length))
         for part in self._parts:  # surface a failed part at once
             if part.done() and part.exception() is not None:
                 part.result()
 
-    def _upload_part(self, number: int, data: bytearray) -> dict[str, Any]:
-        with translated():
-            answer = self._s3.client.upload_part(
-                Bucket=self._s3.bucket, Key=self._key, UploadId=self._upload_id,
-                PartNumber=number, Body=data,
-            )  # fmt: skip
+    def _upload_part(self, number: int, buf: bytearray, length: int) -> dict[str, Any]:
+        body = buf if length == len(buf) else bytes(memoryview(buf)[:length])
+        try:
+            with translated():
+                answer = self._s3.client.upload_part(
+                    Bucket=self._s3.bucket, Key=self._key, UploadId=self._upload_id,
+                    PartNumber=number, Body=body,
+                )  # fmt: skip
+        finally:
+            self._s3.buffers.give(buf)
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def close(self) -> None:
         client, bucket = self._s3.client, self._s3.bucket
-        last, self._buf = self._buf, bytearray()
+        last, fill, self._buf = self._buf, self._fill, None
         if self._upload_id is None:  # it all fit in one part: one PUT
+            body = bytes(memoryview(last)[:fill]) if last is not None else b""
+            if last is not None:
+                self._s3.buffers.give(last)
             with translated():
-                client.put_object(Bucket=bucket, Key=self._key, Body=last)
+                client.put_object(Bucket=bucket, Key=self._key, Body=body)
         else:
-            if last:
-                self._send(last)
+            if last is not None:
+                self._send(last, fill)
             parts = [f.result() for f in self._parts]
             with translated():
                 client.complete_multipart_upload(
@@ -320,7 +362,9 @@ class MultipartSink:
         self._done = True
 
     def abort(self) -> None:
-        self._buf = bytearray()
+        if self._buf is not None:
+            self._s3.buffers.give(self._buf)
+            self._buf = None
         for part in self._parts:
             part.cancel()
         for part in self._parts:
