@@ -65,6 +65,18 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def append_results(out: str, text: str, rewrite: bool = False) -> None:
+    """Append one run's report to the results file (made, with its heading, when missing)."""
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if rewrite or not os.path.exists(out):
+        with open(out, "w") as f:
+            f.write("# Airlock benchmark results\n\nNewest run last.\n\n" + text + "\n")
+    else:
+        with open(out, "a") as f:
+            f.write("\n" + text + "\n")
+    log(f"wrote {out}")
+
+
 def parse_size(text: str) -> int:
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     mult = {"K": 1 << 10, "M": MiB, "G": GiB}
@@ -1232,17 +1244,7 @@ def main() -> int:
     print()
     print(text)
 
-    out = args.out
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    if args.rewrite or not os.path.exists(out):
-        header = ("# Airlock benchmark results\n\nProduced by `bench/run.py` (see bench/README.md). "
-                  "Newest run last.\n\n")
-        with open(out, "w") as f:
-            f.write(header + text + "\n")
-    else:
-        with open(out, "a") as f:
-            f.write("\n" + text + "\n")
-    log(f"wrote {out}")
+    append_results(args.out, text, rewrite=args.rewrite)
     if failures:
         rc = rc or 2
     return rc

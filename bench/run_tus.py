@@ -895,14 +895,7 @@ def main() -> int:
     print()
     print(text)
     if not args.no_write:
-        out = args.out
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        new = not os.path.exists(out)
-        with open(out, "a") as f:
-            if new:
-                f.write("# Airlock benchmark results\n\nNewest run last.\n\n")
-            f.write(("" if new else "\n") + text + "\n")
-        log(f"wrote {out}")
+        rb.append_results(args.out, text)
     if failures:
         rc = rc or 2
     return rc
