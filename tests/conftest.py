@@ -151,3 +151,9 @@ def s3_env(s3_server: Any) -> dict[str, str]:
     """``AIRLOCK_*`` settings for S3 storage in a fresh, empty bucket of the session's server."""
     bucket = s3_server.create_bucket("t-" + secrets.token_hex(6))
     return dict(s3_server.env(bucket))
+
+
+@pytest.fixture
+def s3_settings(s3_env: dict[str, str]) -> dict[str, str]:
+    """The same as keyword arguments of ``make_app``."""
+    return {k.removeprefix("AIRLOCK_").lower(): v for k, v in s3_env.items()}

@@ -18,9 +18,8 @@ pytestmark = pytest.mark.s3
 
 
 @pytest.fixture
-def s3_app(make_app: MakeApp, s3_env: dict[str, str]) -> Flask:
-    settings = {k.removeprefix("AIRLOCK_").lower(): v for k, v in s3_env.items()}
-    return make_app(**settings)
+def s3_app(make_app: MakeApp, s3_settings: dict[str, str]) -> Flask:
+    return make_app(**s3_settings)
 
 
 def _direct(app: Flask, auth: dict[str, str], body: bytes, complete: bool) -> dict[str, Any]:

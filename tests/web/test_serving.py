@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.http import parse_options_header
 
+from tests.conftest import MakeApp
 from tests.support import samples
 
 BODY = bytes(range(256)) * 40  # 10240 bytes, text-free: a zip member keeps it an allowed type
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def app(request: pytest.FixtureRequest, make_app: MakeApp) -> Flask:
+    """Every serving test on local storage and on S3 storage (SeaweedFS)."""
+    if request.param == "s3":
+        return make_app(**request.getfixturevalue("s3_settings"))
+    return make_app()
 
 
 def put(client: FlaskClient, headers: dict[str, str], name: str, body: bytes, query: str = ""):
