@@ -19,7 +19,6 @@ from typing import Any
 
 from airlock.config import Settings
 from airlock.core.batches import drain
-from airlock.core.ids import new_id
 from airlock.core.tus import Checksum, Concat, parse_metadata
 from airlock.db import uploads_repo as repo
 from airlock.db.engine import Database
@@ -35,16 +34,17 @@ from airlock.errors import (
     Rejected,
     TooLarge,
 )
+from airlock.leases import Lease, Leases
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.staging import Staged
 from airlock.pipeline.writer import HEAD_BYTES, Head, Pumped, Sha256, Writer, measure, pump
 from airlock.service import Service, UploadOptions
 from airlock.storage.base import Staging
 
-LOCK_LEASE = dt.timedelta(seconds=60)
-_LEASE_REFRESH_SECONDS = 15.0
 _WAIT_STEP = 0.05
-_HEAD_PATIENCE_SECONDS = 10.0
+_HEAD_PATIENCE_SECONDS = 10.0  # how long HEAD waits for a PATCH still taking bytes in
+_FINISH_PATIENCE_SECONDS = 60.0  # how long HEAD waits for the checks of a finished upload
+DURABLE_EVERY = 8 * 1024 * 1024  # a running PATCH makes its bytes durable this often
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class Resumable:
         self.inspector = inspector
         self.clock = clock
         self.hashes = RunningHashes()
+        self.leases = Leases(db, clock)
 
     def _expiry(self) -> dt.datetime:
         return self.clock() + dt.timedelta(seconds=self.settings.staging_max_age)
@@ -232,7 +233,7 @@ class Resumable:
             finishing = upload.complete and upload.file_id is None and upload.concat != "partial"
             with self.db.read() as conn:
                 locked = repo.is_locked(conn, upload_id, self.clock())
-            patience = LOCK_LEASE.total_seconds() if finishing else _HEAD_PATIENCE_SECONDS
+            patience = _FINISH_PATIENCE_SECONDS if finishing else _HEAD_PATIENCE_SECONDS
             if not locked:
                 return self._finish_orphan(user, upload) if finishing else self._reconcile(upload)
             if time.monotonic() - started > patience:
@@ -242,20 +243,16 @@ class Resumable:
 
     def _finish_orphan(self, user: User, upload: Upload) -> Upload:
         """Run the checks of an upload whose last byte arrived but whose request died."""
-        token = new_id()
-        now = self.clock()
-        with self.db.write() as conn:
-            if not repo.acquire(conn, upload.id, token, now, now + LOCK_LEASE):
-                return upload
         try:
-            current = self._reconcile(self._visible(user, upload.id), token)
-            if current.file_id is not None or not current.complete:
-                return current
-            file = self._complete(user, current)
-            return dataclasses.replace(current, file_id=file.id)
-        finally:
-            with self.db.write() as conn:
-                repo.release(conn, upload.id, token)
+            with self.leases.hold(upload.id) as lease:
+                current = self._reconcile(self._visible(user, upload.id), lease.token)
+                if current.file_id is not None or not current.complete:
+                    return current
+                lease.pinned = True
+                file = self._complete(user, current)
+                return dataclasses.replace(current, file_id=file.id)
+        except Conflict:
+            return upload  # someone else holds it: they finish it
 
     # Appending -------------------------------------------------------------------------------
 
@@ -275,13 +272,9 @@ class Resumable:
             raise Forbidden("A final upload cannot be patched.")
         if upload.file_id is not None:
             raise Conflict("This upload is finished.", file_id=upload.file_id)
-        token = new_id()
-        now = self.clock()
-        with self.db.write() as conn:
-            if not repo.acquire(conn, upload_id, token, now, now + LOCK_LEASE):
-                raise Conflict("Another request is writing to this upload.")
         file = None
-        try:
+        with self.leases.hold(upload_id) as lease:
+            token = lease.token
             upload = self._reconcile(self._visible(user, upload_id), token)
             if offset != upload.offset:
                 raise Conflict(
@@ -290,7 +283,7 @@ class Resumable:
                 )
             if length is not None:
                 upload = self._set_length(upload, length)
-            result = self._append(user, upload, token, offset, checksum, chunks)
+            result = self._append(user, upload, lease, offset, checksum, chunks)
             with self.db.write() as conn:
                 if not repo.update_locked(conn, upload_id, token, offset=offset + result.written,
                                           expires_at=self._expiry()):  # fmt: skip
@@ -300,13 +293,11 @@ class Resumable:
                 raise NotFound("No such upload.")
             upload = after
             if result.interrupted is None and upload.complete and upload.concat != "partial":
-                # The lock stays ours while the checks run: a HEAD meanwhile waits for their
+                # The lease stays ours while the checks run: a HEAD meanwhile waits for their
                 # outcome instead of calling finished an upload that may yet be refused.
+                lease.pinned = True
                 file = self._complete(user, upload)
                 upload = dataclasses.replace(upload, file_id=file.id)
-        finally:
-            with self.db.write() as conn:
-                repo.release(conn, upload_id, token)
         if result.interrupted is not None:
             raise result.interrupted
         return Outcome(upload, file)
@@ -326,7 +317,7 @@ class Resumable:
         return updated
 
     def _append(
-        self, user: User, upload: Upload, token: str, offset: int, checksum: Checksum | None,
+        self, user: User, upload: Upload, lease: Lease, offset: int, checksum: Checksum | None,
         chunks: Iterable[bytes],
     ) -> Pumped:  # fmt: skip
         """Write a PATCH body at ``offset``. Too large, or a checksum that does not match: none
@@ -334,30 +325,34 @@ class Resumable:
         was asked for (it can no longer be verified). Lease lost to another request: stop at
         once and touch nothing more, not even to undo.
 
-        The bytes are not fsynced here (the commit of the finished upload is): after a machine
-        crash the file may be shorter than the offset the database remembers, and
-        ``_reconcile`` trusts the shorter of the two, so the client simply sends the tail
-        again."""
+        Progress is durable while the body is still arriving: every ``DURABLE_EVERY`` bytes
+        (unless a checksum covers the whole body) they are synced and the upload's offset
+        advances, so a crash of this process costs the client at most that much to resend. The
+        bytes after the last such point are not synced: after a machine crash the file may be
+        shorter than the offset remembered, and ``_reconcile`` trusts the shorter of the two."""
         limit = upload.length if upload.length is not None else self.settings.max_file_size
         needs_head = not upload.head_checked and upload.concat != "partial"
         head_at = min(HEAD_BYTES, upload.length) if upload.length is not None else HEAD_BYTES
-        last_refresh = time.monotonic()
+        durable = 0
 
         def after_chunk(written: int) -> None:
-            nonlocal needs_head
+            nonlocal needs_head, durable
             if needs_head and offset + written >= head_at:
                 needs_head = False
                 self._early_check(user, upload)
+            if checksum is None and written - durable >= DURABLE_EVERY:
+                writer.sink.sync()
+                with self.db.write() as conn:
+                    if not repo.update_locked(conn, upload.id, lease.token,
+                                              offset=offset + written):  # fmt: skip
+                        raise Conflict("Another request took over this upload.")
+                durable = written
 
         def before_write() -> None:
-            # A client that stalls longer than the lease may have lost the upload to another
-            # request; renew before writing, and stop if someone else holds it now.
-            nonlocal last_refresh
-            if time.monotonic() - last_refresh > _LEASE_REFRESH_SECONDS:
-                with self.db.write() as conn:
-                    if not repo.extend(conn, upload.id, token, self.clock() + LOCK_LEASE):
-                        raise Conflict("Another request took over this upload.")
-                last_refresh = time.monotonic()
+            # Bytes arriving are the sign of life that keeps the lease renewed; a client that
+            # stalled past it may have lost the upload to another request: stop then.
+            lease.alive()
+            lease.check()
 
         def too_large() -> TooLarge:
             return TooLarge("The body goes past the upload's length.", length=limit)
@@ -374,6 +369,9 @@ class Resumable:
             raise
         except AirlockError:
             writer.abort()
+            if durable:  # undo the progress this body had already made durable
+                with self.db.write() as conn:
+                    repo.update_locked(conn, upload.id, lease.token, offset=offset)
             raise
         except BaseException:
             writer.close()

@@ -113,6 +113,10 @@ class Sink(Protocol):
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``; ``StorageFull`` when out of space."""
 
+    def sync(self) -> None:
+        """Make the bytes written so far durable, where this sink can before ``close`` (a
+        one-pass sink into an object store keeps them until then)."""
+
     def close(self) -> None:
         """Keep the bytes written; the sink is finished."""
 

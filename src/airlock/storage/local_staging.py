@@ -54,6 +54,9 @@ class FileSink:
             start_writeback(self._fd, self._offset + self._synced, self._written - self._synced)
             self._synced = self._written
 
+    def sync(self) -> None:
+        os.fdatasync(self._fd)
+
     def close(self) -> None:
         self._close()
 

@@ -309,6 +309,9 @@ class MultipartSink:
                 buf, self._buf = self._buf, None
                 self._send(buf, PART_SIZE)
 
+    def sync(self) -> None:
+        """Nothing before ``close``: until then the object does not exist."""
+
     def _send(self, buf: bytearray, length: int) -> None:
         client, bucket = self._s3.client, self._s3.bucket
         if self._upload_id is None:
