@@ -45,7 +45,7 @@ import run as rb  # noqa: E402  bench/run.py: helpers, Server, AirlockServer, Rs
 from run import (  # noqa: E402
     GUNICORN_BIN, GiB, MiB, AirlockServer, RssSampler, Server, cmd_output, log, parse_size,
     size_label, system_busy, tree_cpu)
-from run_tus import kthread_cpu  # noqa: E402  (kthreadd's children)
+from run_tus import add_run_arguments, kthread_cpu  # noqa: E402  (kthreadd's children, options)
 
 import psutil  # noqa: E402  (run.py exits with a hint when it is missing)
 
@@ -503,26 +503,10 @@ def machine_info(work: str, git_start: tuple[str, str], git_end: tuple[str, str]
 def main() -> int:
     global WARMUP_SIZE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="100M,1G", help="comma-separated sizes (M = MiB, G = GiB)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per size (median reported; default 3)")
-    ap.add_argument("--out", default=os.path.join(BENCH_DIR, "RESULTS.md"), help="results file (appended)")
-    ap.add_argument("--no-write", action="store_true", help="print only, do not append to --out")
-    ap.add_argument("--prefault", type=float, default=2.0, metavar="FACTOR",
-                    help="before each measured upload write and delete a scratch file of FACTOR × size "
-                         "(default 2); 0 disables. See README")
-    ap.add_argument("--wait-quiet", type=float, default=120.0, metavar="SECONDS",
-                    help="before starting, wait up to this long for the machine to go idle")
-    ap.add_argument("--quiet-each", type=float, default=30.0, metavar="SECONDS",
-                    help="before each measured upload, wait up to this long for a quiet second (default 30)")
-    ap.add_argument("--retry-disturbed", type=int, default=2, metavar="N",
-                    help="measure an upload disturbed by other processes again, up to N times (default 2)")
-    ap.add_argument("--warmup-size", default="1M", help="size of the warm-up upload before each measurement")
-    ap.add_argument("--airlock-bin", default=rb.AIRLOCK_BIN, help="the airlock command (default: %(default)s)")
+    add_run_arguments(ap)
     ap.add_argument("--airlock-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for Airlock")
     ap.add_argument("--no-airlock", action="store_true", help="benchmark the peer only")
-    ap.add_argument("--work-base", help="where to make the temp dir (same filesystem as /work, not tmpfs)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
     args = ap.parse_args()
 
     rb.AIRLOCK_BIN = args.airlock_bin

@@ -666,12 +666,9 @@ def check_airlock(args) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main() -> int:
-    global WARMUP_SIZE, NODE_BIN, ARGS_CHUNK
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options every same-run upload benchmark takes (this one and run_s3.py)."""
     ap.add_argument("--sizes", default="100M,1G", help="comma-separated sizes (M = MiB, G = GiB)")
-    ap.add_argument("--chunk-size", default="8M", help="bytes per PATCH in chunked mode (default 8M)")
-    ap.add_argument("--modes", default="chunked,single", help="chunked, single or both (default)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per size (median reported; default 3)")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "RESULTS.md"), help="results file (appended)")
     ap.add_argument("--no-write", action="store_true", help="print only, do not append to --out")
@@ -685,16 +682,24 @@ def main() -> int:
     ap.add_argument("--retry-disturbed", type=int, default=2, metavar="N",
                     help="measure an upload disturbed by other processes again, up to N times (default 2)")
     ap.add_argument("--warmup-size", default="1M", help="size of the warm-up upload before each measurement")
-    ap.add_argument("--target", type=float, default=1.5, help="throughput target Airlock/Node (default 1.5)")
     ap.add_argument("--airlock-bin", default=rb.AIRLOCK_BIN, help="the airlock command (default: %(default)s)")
+    ap.add_argument("--work-base", help="where to make the temp dir (same filesystem as /work, not tmpfs)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
+
+
+def main() -> int:
+    global WARMUP_SIZE, NODE_BIN, ARGS_CHUNK
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(ap)
+    ap.add_argument("--chunk-size", default="8M", help="bytes per PATCH in chunked mode (default 8M)")
+    ap.add_argument("--modes", default="chunked,single", help="chunked, single or both (default)")
+    ap.add_argument("--target", type=float, default=1.5, help="throughput target Airlock/Node (default 1.5)")
     ap.add_argument("--airlock-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for Airlock (default adds AIRLOCK_SCAN=off)")
     ap.add_argument("--no-airlock", action="store_true", help="benchmark the Node server only")
     ap.add_argument("--check-airlock", action="store_true",
                     help="only start Airlock, probe OPTIONS /api/v1/tus/, stop; exit 0 if it speaks tus 1.0.0")
     ap.add_argument("--node-bin", default=NODE_BIN, help="node (default: %(default)s)")
-    ap.add_argument("--work-base", help="where to make the temp dir (same filesystem as /work, not tmpfs)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
     args = ap.parse_args()
 
     rb.AIRLOCK_BIN = args.airlock_bin
