@@ -137,10 +137,13 @@ class DirectUploads:
             size = measure(stream, (head, sha))
         return Staged(self.staging, key, size, sha.hexdigest(), head.value)
 
-    def _drop(self, upload_id: str, key: str) -> None:
+    def _drop(self, upload_id: str, key: str) -> bool:
+        """Remove the upload and its object; False when another request removed it first."""
         with self.db.write() as conn:
-            repo.remove(conn, upload_id)
+            if not repo.remove(conn, upload_id):
+                return False
         self.storage.delete(key)
+        return True
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired direct uploads; the objects of those never completed go too."""
@@ -149,11 +152,10 @@ class DirectUploads:
             with self.db.read() as conn:
                 return repo.expired(conn, now)
 
-        def remove(upload: DirectUpload) -> None:
+        def remove(upload: DirectUpload) -> bool:
             if upload.file_id is None:
-                self._drop(upload.id, upload.storage_key)
-            else:  # the object is the File's now: only the row goes
-                with self.db.write() as conn:
-                    repo.remove(conn, upload.id)
+                return self._drop(upload.id, upload.storage_key)
+            with self.db.write() as conn:  # the object is the File's now: only the row goes
+                return repo.remove(conn, upload.id)
 
         return drain(expired, remove)

@@ -47,11 +47,13 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
         with st.db.read() as conn:
             return repo.expired_files(conn, now)
 
-    def remove(record: FileRecord) -> None:
+    def remove(record: FileRecord) -> bool:
         with st.db.write() as conn:
-            repo.delete_file(conn, record.id)
+            if not repo.delete_file(conn, record.id):
+                return False  # another gc removed it (and its bytes)
         for key in record.storage_keys:
             st.storage.delete(key)
+        return True
 
     report.expired_files = drain(expired_files, remove)
     with st.db.write() as conn:

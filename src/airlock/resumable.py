@@ -434,10 +434,12 @@ class Resumable:
         upload = self._visible(user, upload_id)
         self._delete(upload.id)
 
-    def _delete(self, upload_id: str) -> None:
+    def _delete(self, upload_id: str) -> bool:
+        """Remove the upload and its bytes; False when another request removed it first."""
         with self.db.write() as conn:
-            repo.remove(conn, upload_id)
+            removed = repo.remove(conn, upload_id)
         self.staging.discard(upload_id)
+        return removed
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired uploads and their bytes (``airlock gc``); how many went."""

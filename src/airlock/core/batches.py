@@ -1,5 +1,7 @@
 """Working through a backlog in batches (gc): fetch a batch, handle each item, until a fetch
-comes back empty. Each handled item must leave the backlog, or this never ends."""
+comes back empty. Each handled item must leave the backlog, or this never ends. Several
+processes may drain one backlog at once: ``handle`` says whether it was this one that removed
+the item, and only those are counted."""
 
 from __future__ import annotations
 
@@ -9,11 +11,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def drain(fetch: Callable[[], Sequence[T]], handle: Callable[[T], None]) -> int:
-    """Handle every item ``fetch`` yields, batch after batch; how many were handled."""
-    handled = 0
+def drain(fetch: Callable[[], Sequence[T]], handle: Callable[[T], bool]) -> int:
+    """Handle every item ``fetch`` yields, batch after batch; how many this call removed."""
+    removed = 0
     while batch := fetch():
         for item in batch:
-            handle(item)
-            handled += 1
-    return handled
+            removed += handle(item)
+    return removed

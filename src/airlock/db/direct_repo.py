@@ -48,8 +48,9 @@ def release(conn: Connection, upload_id: str) -> None:
     conn.execute(update(t).where(t.c.id == upload_id).values(claimed_until=None))
 
 
-def remove(conn: Connection, upload_id: str) -> None:
-    conn.execute(delete(t).where(t.c.id == upload_id))
+def remove(conn: Connection, upload_id: str) -> bool:
+    """False when the row was gone already (another request removed it)."""
+    return conn.execute(delete(t).where(t.c.id == upload_id)).rowcount == 1
 
 
 def expired(conn: Connection, now: dt.datetime, limit: int = 500) -> list[DirectUpload]:

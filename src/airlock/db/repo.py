@@ -159,9 +159,10 @@ def update_file(conn: Connection, file_id: str, **values: Any) -> None:
     conn.execute(update(files).where(files.c.id == file_id).values(**values))
 
 
-def delete_file(conn: Connection, file_id: str) -> None:
+def delete_file(conn: Connection, file_id: str) -> bool:
+    """Delete the File's row and its links; False when another request deleted it first."""
     conn.execute(delete(links).where(links.c.file_id == file_id))
-    conn.execute(delete(files).where(files.c.id == file_id))
+    return conn.execute(delete(files).where(files.c.id == file_id)).rowcount == 1
 
 
 def expired_files(conn: Connection, now: dt.datetime, limit: int = 500) -> list[FileRecord]:

@@ -33,8 +33,9 @@ def set_values(conn: Connection, upload_id: str, **values: Any) -> None:
     conn.execute(update(uploads).where(uploads.c.id == upload_id).values(**values))
 
 
-def remove(conn: Connection, upload_id: str) -> None:
-    conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+def remove(conn: Connection, upload_id: str) -> bool:
+    """False when the row was gone already (another request removed it)."""
+    return conn.execute(delete(uploads).where(uploads.c.id == upload_id)).rowcount == 1
 
 
 def acquire(

@@ -1,0 +1,161 @@
+"""Two ``airlock serve`` instances with separate data dirs, one PostgreSQL database and one S3
+bucket (SeaweedFS), behind HAProxy round robin with no stickiness: they act as one for uploads,
+downloads, browser sessions, share-link download counts, gc and migrations. (tus uploads still
+stage on the disk of the instance that takes them, so they are not part of this yet.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from tests.conftest import reset_pg
+from tests.support.haproxy import HAProxy
+from tests.support.server import AIRLOCK, LiveServer
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3]
+
+
+@dataclass
+class Cluster:
+    a: LiveServer
+    b: LiveServer
+    lb: HAProxy
+    env: dict[str, str]
+    pg_url: str
+
+    @property
+    def url(self) -> str:
+        return self.lb.url
+
+    def auth(self) -> dict[str, str]:
+        return self.a.auth("alice")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, pg_url: str, s3_server: Any) -> Iterator[Cluster]:
+    reset_pg(pg_url)  # an empty database: both instances start at once and migrate it
+    root = tmp_path_factory.mktemp("two")
+    bucket = s3_server.create_bucket("two-instances")
+    env = {**s3_server.env(bucket), "AIRLOCK_DATABASE_URL": pg_url}
+    a, b = LiveServer(root / "a", env=env), LiveServer(root / "b", env=env)
+    errors: list[BaseException] = []
+
+    def start(live: LiveServer) -> None:
+        try:
+            live.start()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lb = None
+    try:
+        assert not errors, errors
+        a.add_user("alice")
+        b.tokens = a.tokens
+        lb = HAProxy(root / "haproxy", [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"]).start()
+        yield Cluster(a, b, lb, env, pg_url)
+    finally:
+        if lb is not None:
+            lb.stop()
+        a.stop()
+        b.stop()
+
+
+def test_both_started_at_once_migrated_the_database_once(cluster: Cluster) -> None:
+    engine = sa.create_engine(cluster.pg_url)
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    finally:
+        engine.dispose()
+    assert len(versions) == 1
+    for live in (cluster.a, cluster.b):
+        assert requests.get(live.url + "/readyz", timeout=10).status_code == 200
+
+
+def test_any_instance_serves_what_another_stored(cluster: Cluster) -> None:
+    data = b"stored through one instance, read through the other\n" * 1000
+    r = requests.put(cluster.a.url + "/api/v1/files/shared.txt", data=data,
+                     headers=cluster.auth(), timeout=30)  # fmt: skip
+    assert r.status_code == 201, r.text
+    content = r.json()["links"]["content"]
+    got = requests.get(cluster.b.url + content, headers=cluster.auth(), timeout=30)
+    assert got.status_code == 200 and got.content == data
+    assert not (cluster.a.data_dir / "files").exists()  # the bytes are in the bucket
+    for _ in range(4):  # and through the balancer, whichever instance answers
+        r = requests.get(cluster.url + content, headers=cluster.auth(), timeout=30)
+        assert r.status_code == 200 and r.content == data
+
+
+def test_a_browser_session_works_on_both(cluster: Cluster) -> None:
+    session = requests.Session()
+    r = session.post(cluster.url + "/api/v1/session",
+                     json={"username": "alice", "password": "correct horse battery"}, timeout=10)
+    assert r.status_code == 200, r.text
+    csrf = r.json()["csrf_token"]
+    for live in (cluster.a, cluster.b):  # the cookie was set by one of them
+        me = session.get(live.url + "/api/v1/me", timeout=10)
+        assert me.status_code == 200 and me.json()["username"] == "alice"
+        made = session.post(live.url + "/api/v1/tokens", json={"name": "from the browser"},
+                            headers={"X-CSRF-Token": csrf}, timeout=10)  # fmt: skip
+        assert made.status_code == 201, made.text
+    out = session.delete(cluster.a.url + "/api/v1/session", headers={"X-CSRF-Token": csrf},
+                         timeout=10)  # fmt: skip
+    assert out.status_code in (200, 204)
+    assert session.get(cluster.b.url + "/api/v1/me", timeout=10).status_code == 401
+
+
+def test_a_share_link_counts_downloads_across_instances(cluster: Cluster) -> None:
+    r = requests.put(cluster.url + "/api/v1/files/counted.txt", data=b"five downloads only\n",
+                     headers=cluster.auth(), timeout=30)  # fmt: skip
+    assert r.status_code == 201, r.text
+    link = requests.post(cluster.url + r.json()["links"]["self"] + "/links",
+                         json={"expires_in": 3600, "max_downloads": 5}, headers=cluster.auth(),
+                         timeout=10).json()["url"]  # fmt: skip
+
+    def fetch(_: int) -> int:
+        with requests.Session() as s:  # a new connection each: round robin spreads them
+            return s.get(cluster.url + link, timeout=30).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(fetch, range(50)))
+    assert statuses.count(200) == 5, statuses
+    assert statuses.count(410) == 45, statuses
+
+
+def test_gc_on_both_at_once_removes_each_thing_once(cluster: Cluster) -> None:
+    live_file = requests.put(cluster.url + "/api/v1/files/keep.txt", data=b"keep me\n",
+                             headers=cluster.auth(), timeout=30).json()  # fmt: skip
+    for i in range(6):
+        r = requests.put(cluster.url + f"/api/v1/files/brief-{i}.txt?expires_in=1",
+                         data=b"gone soon\n", headers=cluster.auth(), timeout=30)  # fmt: skip
+        assert r.status_code == 201, r.text
+    time.sleep(1.5)
+    procs = [subprocess.Popen(
+        [*AIRLOCK, "--data-dir", str(live.data_dir), "gc"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, **cluster.env},
+    ) for live in (cluster.a, cluster.b)]  # fmt: skip
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    removed = [int(re.search(r"expired files removed: (\d+)", out).group(1))  # type: ignore[union-attr]
+               for out, _err in outs]  # fmt: skip
+    assert sum(removed) == 6, outs
+    got = requests.get(cluster.url + live_file["links"]["content"], headers=cluster.auth(),
+                       timeout=10)  # fmt: skip
+    assert got.status_code == 200 and got.content == b"keep me\n"
