@@ -334,12 +334,13 @@ class Resumable:
         needs_head = not upload.head_checked and upload.concat != "partial"
         head_at = min(HEAD_BYTES, upload.length) if upload.length is not None else HEAD_BYTES
         durable = 0
+        head = Head()  # this body's first bytes: the staging may not hold them yet
 
         def after_chunk(written: int) -> None:
             nonlocal needs_head, durable
             if needs_head and offset + written >= head_at:
                 needs_head = False
-                self._early_check(user, upload)
+                self._early_check(user, upload, offset, head.value)
             if checksum is None and written - durable >= DURABLE_EVERY:
                 writer.sink.sync()
                 with self.db.write() as conn:
@@ -359,7 +360,7 @@ class Resumable:
 
         running = self.hashes.take(upload.id, offset)
         digest = hashlib.new(checksum.algorithm) if checksum else None
-        observers = [o for o in (digest, running) if o is not None]
+        observers = [o for o in (digest, running, head if needs_head else None) if o is not None]
         writer = Writer(self.staging.writer(upload.id, offset), limit - offset, too_large,
                         observers)  # fmt: skip
         try:
@@ -388,10 +389,15 @@ class Resumable:
             self.hashes.put(upload.id, offset + result.written, running)
         return result
 
-    def _early_check(self, user: User, upload: Upload) -> None:
-        """The first bytes are in: refuse now a type that can never pass, before the rest."""
-        with self.staging.reader(upload.id) as view:
-            head = view.read(HEAD_BYTES)
+    def _early_check(self, user: User, upload: Upload, offset: int, body_head: bytes) -> None:
+        """The first bytes are in: refuse now a type that can never pass, before the rest.
+        ``body_head``: the first bytes of the body being appended at ``offset``; what came
+        before it is staged already."""
+        prefix = b""
+        if offset:
+            with self.staging.reader(upload.id) as view:
+                prefix = view.read(min(offset, HEAD_BYTES))
+        head = (prefix + body_head)[:HEAD_BYTES]
         try:
             self.inspector.early_check(head, upload.filename)
         except Rejected as exc:

@@ -79,7 +79,13 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     db.migrate(lock_dir=data_dir)
     storage = storage if storage is not None else build_storage(settings)
     caps = Capabilities.of(storage, settings.s3_content_origin)
-    staging = LocalStaging(data_dir / "staging", storage)
+    # Resumable uploads wait in the object store when it can hold them (any instance may then
+    # take any PATCH), else in the data dir.
+    staging: Staging = (
+        caps.stager.resumable_staging()
+        if caps.stager is not None
+        else LocalStaging(data_dir / "staging", storage)
+    )
     # One-pass bodies wait in the object store itself when it can stage (no copy on the
     # instance that received them), else beside the files on local disk.
     stager = Stager(
@@ -104,5 +110,6 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
         )  # fmt: skip
     return AirlockState(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
-        sessions, admin, direct, (staging, *((caps.sweeper,) if caps.sweeper else ())),
+        sessions, admin, direct,
+        tuple(s for s in (staging, caps.sweeper) if isinstance(s, Sweeper)),
     )

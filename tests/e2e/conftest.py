@@ -45,12 +45,18 @@ class Backend:
         uploads = client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
         return {f"s3:{o['Key']}" for o in objects} | {f"mpu:{u['Key']}" for u in uploads}
 
+    def sizes(self) -> dict[str, int]:
+        """Every object in the bucket and its size."""
+        pages = self.s3.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        return {o["Key"]: int(o["Size"]) for page in pages for o in page.get("Contents", [])}
+
     def server(self, data_dir: Path, env: dict[str, str] | None = None,
                **kwargs: Any) -> LiveServer:  # fmt: skip
         """A started ``airlock serve`` on this backend."""
         live = LiveServer(data_dir, env={**self.env, **(env or {})}, **kwargs)
         if self.s3 is not None:
             live.bucket_contents = self.contents
+            live.bucket_sizes = self.sizes
         return live.start()
 
 

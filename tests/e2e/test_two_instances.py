@@ -5,6 +5,8 @@ stage on the disk of the instance that takes them, so they are not part of this 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import subprocess
@@ -159,3 +161,37 @@ def test_gc_on_both_at_once_removes_each_thing_once(cluster: Cluster) -> None:
     got = requests.get(cluster.url + live_file["links"]["content"], headers=cluster.auth(),
                        timeout=10)  # fmt: skip
     assert got.status_code == 200 and got.content == b"keep me\n"
+
+
+def test_tus_patches_alternating_between_instances_make_one_file(cluster: Cluster) -> None:
+    """PATCHes sent to the two instances in turn (and HEADs through the balancer): tus uploads
+    stage in the bucket, so either instance appends, and the last one makes the File."""
+    chunk = 6 * 1024 * 1024
+    line = b"bytes of a resumable upload that crosses instances\n"
+    data = (line * (4 * chunk // len(line) + 1))[: 4 * chunk + 12345]
+    tus = {**cluster.auth(), "Tus-Resumable": "1.0.0"}
+    created = requests.post(cluster.url + "/api/v1/tus/", timeout=10, headers={
+        **tus, "Upload-Length": str(len(data)),
+        "Upload-Metadata": "filename " + base64.b64encode(b"crossing.txt").decode()})  # fmt: skip
+    assert created.status_code == 201, created.text
+    path = created.headers["Location"]
+    last = None
+    for n, offset in enumerate(range(0, len(data), chunk)):
+        instance = (cluster.a, cluster.b)[n % 2]
+        body = data[offset : offset + chunk]
+        last = requests.patch(instance.url + path, data=body, timeout=60, headers={
+            **tus, "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+        assert last.status_code == 204, last.text
+        if offset + len(body) < len(data):
+            with requests.Session() as s:
+                head = s.head(cluster.url + path, headers=tus, timeout=10)
+            assert head.headers["Upload-Offset"] == str(offset + len(body))
+    assert last is not None
+    file_id = last.headers["Upload-File-Id"]
+    got = requests.get(f"{cluster.b.url}/api/v1/files/{file_id}", headers=cluster.auth(),
+                       timeout=10).json()  # fmt: skip
+    assert got["size"] == len(data) and got["sha256"] == hashlib.sha256(data).hexdigest()
+    for live in (cluster.a, cluster.b):
+        staging = live.data_dir / "staging"
+        assert not staging.exists() or not any(staging.iterdir())

@@ -38,3 +38,11 @@ def test_keys_cannot_leave_the_root(tmp_path: Path, key: str) -> None:
 
 def test_the_capped_double_conforms(tmp_path: Path) -> None:
     assert len(check_storage(CappedStorage(tmp_path, 10**7))) == 6
+
+
+def test_resumable_staging_conformance(tmp_path: Path) -> None:
+    from airlock.storage.conformance import check_resumable_staging
+
+    storage = LocalStorage(tmp_path / "files")
+    staging = LocalStaging(tmp_path / "staging", storage)
+    assert len(check_resumable_staging(staging, storage)) == 6

@@ -126,3 +126,10 @@ def test_presigned_get_pins_type_and_disposition(storage: S3Storage) -> None:
     assert r.headers["Content-Type"] == "text/plain"
     assert r.headers["Content-Disposition"] == 'attachment; filename="a.txt"'
     storage.delete("g" * 20)
+
+
+def test_resumable_staging_conformance(storage: S3Storage) -> None:
+    from airlock.storage.conformance import check_resumable_staging
+
+    assert len(check_resumable_staging(storage.resumable_staging(), storage)) == 6
+    assert keys_in(storage) == []

@@ -49,6 +49,7 @@ class LiveServer:
     tokens: dict[str, str] = field(default_factory=dict)
     # With S3 storage: lists what the server's bucket holds (objects and unfinished uploads).
     bucket_contents: Callable[[], set[str]] | None = None
+    bucket_sizes: Callable[[], dict[str, int]] | None = None  # object key -> size
 
     @property
     def url(self) -> str:

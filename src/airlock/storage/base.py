@@ -98,6 +98,10 @@ class StagesInPlace(Protocol):
         """A staging for one-pass bodies that keeps them in this backend, where the commit
         finds them without a copy."""
 
+    def resumable_staging(self) -> Staging:
+        """A staging for resumable uploads (appends at any offset, from any instance) that
+        keeps them in this backend."""
+
 
 @runtime_checkable
 class Sweeper(Protocol):

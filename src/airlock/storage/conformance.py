@@ -152,3 +152,70 @@ def _discard_is_idempotent(staging: Staging, storage: Storage) -> None:
     staging.discard(sid)
     staging.discard(sid)
     assert staging.size(sid) == 0, "a discarded upload must be gone"
+
+
+def check_resumable_staging(staging: Staging, storage: Storage) -> list[str]:
+    """The rules of a staging for resumable uploads, on top of ``check_staging``'s: appends at
+    the staged size across several writers, a writer at an earlier offset drops what lay past
+    it, reads before the commit, and joining uploads."""
+    passed = check_staging(staging, storage)
+    for rule in (_appends_resume, _writer_truncates, _joins):
+        rule(staging, storage)
+        passed.append(rule.__name__.lstrip("_"))
+    return passed
+
+
+def _append(staging: Staging, sid: str, offset: int, data: bytes, sync_every: int = 0) -> None:
+    sink = staging.writer(sid, offset)
+    for start in range(0, len(data), 1024 * 1024):
+        sink.write(data[start : start + 1024 * 1024])
+        if sync_every and (start // (1024 * 1024)) % sync_every == 0:
+            sink.sync()
+    sink.close()
+
+
+def _appends_resume(staging: Staging, storage: Storage) -> None:
+    first, second = os.urandom(3 * 1024 * 1024 + 5), os.urandom(10 * 1024 * 1024 + 7)
+    sid = staging.create()
+    try:
+        _append(staging, sid, 0, first, sync_every=2)
+        assert staging.size(sid) == len(first), "a closed writer's bytes must be staged"
+        _append(staging, sid, len(first), second)
+        data = first + second
+        assert staging.size(sid) == len(data), "a second writer must append at the offset"
+        with staging.reader(sid) as view:
+            view.seek(len(first) - 3)
+            assert view.read(6) == data[len(first) - 3 : len(first) + 3], "reads span writers"
+            view.seek(0)
+            assert view.read() == data, "the view must hold every byte before the commit"
+        key = staging.commit(sid)
+        with storage.open(key) as fh:
+            assert fh.read() == data, "the commit must join the bytes in order"
+        storage.delete(key)
+    finally:
+        staging.discard(sid)
+
+
+def _writer_truncates(staging: Staging, storage: Storage) -> None:
+    sid = staging.create()
+    try:
+        _append(staging, sid, 0, b"0123456789")
+        _append(staging, sid, 4, b"abc")
+        assert staging.size(sid) == 7, "a writer at an earlier offset drops what lay past it"
+        with staging.reader(sid) as view:
+            assert view.read() == b"0123abc"
+    finally:
+        staging.discard(sid)
+
+
+def _joins(staging: Staging, storage: Storage) -> None:
+    a, b, joined = staging.create(), staging.create(), staging.create()
+    try:
+        _append(staging, a, 0, b"first part, ")
+        _append(staging, b, 0, b"second part")
+        staging.concatenate(joined, [a, b])
+        with staging.reader(joined) as view:
+            assert view.read() == b"first part, second part", "concatenate joins in order"
+    finally:
+        for sid in (a, b, joined):
+            staging.discard(sid)

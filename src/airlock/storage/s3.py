@@ -243,6 +243,11 @@ class S3Storage:
 
         return S3Staging(self)
 
+    def resumable_staging(self) -> Staging:
+        from airlock.storage.s3_segments import S3SegmentStaging
+
+        return S3SegmentStaging(self)
+
     def sink(self, key: str) -> MultipartSink:
         """A sink that writes ``key`` in one pass (a multipart upload once it outgrows one
         part); the object appears only when the sink is closed."""
