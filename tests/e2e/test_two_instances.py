@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -195,3 +197,83 @@ def test_tus_patches_alternating_between_instances_make_one_file(cluster: Cluste
     for live in (cluster.a, cluster.b):
         staging = live.data_dir / "staging"
         assert not staging.exists() or not any(staging.iterdir())
+
+
+def _tus_patches(live: LiveServer) -> float:
+    """How many tus PATCHes this instance has answered (from its /metrics)."""
+    text = requests.get(live.url + "/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+        if line.startswith("airlock_request_seconds_count") and 'method="PATCH"' in line
+        and "/tus/" in line
+    )  # fmt: skip
+
+
+def test_real_tus_clients_through_the_balancer(cluster: Cluster, tmp_path: Path) -> None:
+    from tests.e2e.test_tus_clients import js_upload, succeeded, text_payload, tuspy_client
+
+    before = (_tus_patches(cluster.a), _tus_patches(cluster.b))
+    data = text_payload(11, 3 * 2**20)
+    path = tmp_path / "through-haproxy.txt"
+    path.write_bytes(data)
+    js_id = succeeded(js_upload(cluster.url, cluster.a, path, chunkSize=256 * 1024))
+    uploader = tuspy_client(cluster.url, cluster.a).uploader(
+        file_stream=io.BytesIO(data), chunk_size=256 * 1024, metadata={"filename": "tuspy.txt"})
+    uploader.upload()
+    py_id = uploader.request.response_headers.get("upload-file-id")
+    for file_id in (js_id, py_id):
+        got = requests.get(f"{cluster.url}/api/v1/files/{file_id}", headers=cluster.auth(),
+                           timeout=10).json()  # fmt: skip
+        assert got["sha256"] == hashlib.sha256(data).hexdigest(), got
+    after = (_tus_patches(cluster.a), _tus_patches(cluster.b))
+    assert after[0] > before[0] and after[1] > before[1], (before, after)  # both took PATCHes
+
+
+def test_killed_instance_mid_patch_the_other_finishes_the_upload(cluster: Cluster) -> None:
+    """Last in this module: it kills instance a (the fixture's teardown copes)."""
+    total, before_kill = 40 * 2**20, 24 * 2**20
+    line = b"a long tus PATCH to an instance that is about to die\n"
+    data = (line * (total // len(line) + 1))[:total]
+    tus = {**cluster.auth(), "Tus-Resumable": "1.0.0"}
+    created = requests.post(cluster.b.url + "/api/v1/tus/", timeout=10, headers={
+        **tus, "Upload-Length": str(total),
+        "Upload-Metadata": "filename " + base64.b64encode(b"survivor.txt").decode()})  # fmt: skip
+    path = created.headers["Location"]
+    sent = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        for start in range(0, before_kill, 2**20):
+            yield data[start : start + 2**20]
+        sent.set()
+        time.sleep(30)
+        yield b""
+
+    def patch() -> None:
+        try:
+            requests.patch(cluster.a.url + path, data=body(), timeout=40, headers={
+                **tus, "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+        except requests.RequestException:
+            pass
+
+    t = threading.Thread(target=patch, daemon=True)
+    t.start()
+    assert sent.wait(60)
+    time.sleep(1.0)
+    assert cluster.a.proc is not None
+    os.killpg(cluster.a.proc.pid, signal.SIGKILL)  # the whole instance, master and workers
+    head = requests.head(cluster.b.url + path, headers=tus, timeout=30)
+    offset = int(head.headers["Upload-Offset"])
+    assert before_kill - 8 * 2**20 - 4 * 2**20 <= offset <= before_kill, offset
+    deadline, done = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        done = requests.patch(cluster.b.url + path, data=data[offset:], timeout=60, headers={
+            **tus, "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+        if done.status_code != 409:
+            break
+        time.sleep(0.5)  # the dead instance's lease has not lapsed yet
+    assert done is not None and done.status_code == 204, (done.status_code, done.text)
+    got = requests.get(f"{cluster.b.url}/api/v1/files/{done.headers['Upload-File-Id']}",
+                       headers=cluster.auth(), timeout=10).json()  # fmt: skip
+    assert got["size"] == total and got["sha256"] == hashlib.sha256(data).hexdigest()
