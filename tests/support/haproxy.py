@@ -3,16 +3,14 @@ stickiness, over a set of backends: what several Airlock instances sit behind in
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.server import free_port
+from tests.support.server import free_port, stop_group
 
 CONFIG = """\
 global
@@ -78,13 +76,5 @@ class HAProxy:
         raise RuntimeError("haproxy did not start listening")
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_group(self.proc, grace=10)
         self.proc = None

@@ -394,15 +394,18 @@ class MultipartSink:
         self._done = False
 
 
-class RangedReader(io.RawIOBase):
-    """A seekable, read-only file over ranged GETs of one object."""
+class SeekableRanges(io.RawIOBase):
+    """A seekable, read-only file of ``size`` bytes whose reads are ranged reads
+    (``read_at``), for views of bytes in an object store."""
 
-    def __init__(self, storage: S3Storage, key: str, size: int) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._s3 = storage
-        self._key = key
         self._size = size
         self._pos = 0
+
+    def read_at(self, pos: int, n: int) -> bytes:
+        """Up to ``n`` bytes from ``pos`` (fewer is fine; at least one while any are left)."""
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
@@ -422,9 +425,20 @@ class RangedReader(io.RawIOBase):
         want = min(len(buffer), self._size - self._pos)
         if want <= 0:
             return 0
-        with self._s3.open(self._key, self._pos, self._pos + want) as body:
-            data = body.read()
-        n = len(data)
-        buffer[:n] = data
-        self._pos += n
-        return n
+        data = self.read_at(self._pos, want)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class RangedReader(SeekableRanges):
+    """One object, by ranged GETs."""
+
+    def __init__(self, storage: S3Storage, key: str, size: int) -> None:
+        super().__init__(size)
+        self._s3 = storage
+        self._key = key
+
+    def read_at(self, pos: int, n: int) -> bytes:
+        with self._s3.open(self._key, pos, pos + n) as body:
+            return body.read()

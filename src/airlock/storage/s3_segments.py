@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from airlock.core.ids import new_id
-from airlock.storage.s3 import PART_SIZE, S3Storage, translated
+from airlock.storage.s3 import PART_SIZE, S3Storage, SeekableRanges, translated
 
 SEGMENT = PART_SIZE  # the most one segment holds
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
@@ -202,38 +202,18 @@ class S3SegmentStaging:
                 at += src.size
 
 
-class _SegmentsReader(io.RawIOBase):
-    """A seekable view over a run of segments, by ranged reads of each."""
+class _SegmentsReader(SeekableRanges):
+    """A run of segments as one file, by ranged reads of each."""
 
     def __init__(self, storage: S3Storage, segments: list[Segment]) -> None:
-        super().__init__()
+        super().__init__(segments[-1].stop if segments else 0)
         self._s3 = storage
         self._segments = segments
-        self._size = segments[-1].stop if segments else 0
-        self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
+    def read_at(self, pos: int, n: int) -> bytes:
         for seg in self._segments:
-            if seg.start <= self._pos < seg.stop:
-                want = min(len(buffer), seg.stop - self._pos)
-                with self._s3.open(seg.key, self._pos - seg.start,
-                                   self._pos - seg.start + want) as fh:  # fmt: skip
-                    data = fh.read()
-                buffer[: len(data)] = data
-                self._pos += len(data)
-                return len(data)
-        return 0
+            if seg.start <= pos < seg.stop:
+                start = pos - seg.start
+                with self._s3.open(seg.key, start, start + min(n, seg.stop - pos)) as fh:
+                    return fh.read()
+        return b""
