@@ -8,6 +8,7 @@ Airlock's own random ids, so ``list`` (for gc) ignores anything else in the buck
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import io
 import os
@@ -403,9 +404,9 @@ class SeekableRanges(io.RawIOBase):
         self._size = size
         self._pos = 0
 
+    @abc.abstractmethod
     def read_at(self, pos: int, n: int) -> bytes:
         """Up to ``n`` bytes from ``pos`` (fewer is fine; at least one while any are left)."""
-        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
