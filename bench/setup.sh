@@ -58,7 +58,7 @@ echo "setup: done"
 # tus peer for bench/run_tus.py: the official Node tus server, pinned by bench/tus/package-lock.json
 if [ ! -d "$ROOT/bench/tus/node_modules/@tus/server" ]; then
     if command -v npm >/dev/null 2>&1; then
-        echo "setup: npm ci --prefix bench/tus (@tus/server, @tus/file-store)"
+        echo "setup: npm ci --prefix bench/tus (@tus/server, @tus/file-store, @tus/s3-store)"
         npm ci --prefix "$ROOT/bench/tus" --no-audit --no-fund
     else
         echo "setup: npm not found; bench/run_tus.py needs node >= 20.19 and npm (apt-get install nodejs npm)" >&2
