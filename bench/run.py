@@ -65,6 +65,23 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def checked_sizes(ap: argparse.ArgumentParser, args: argparse.Namespace, warmup: int) -> list[int]:
+    """The ``--sizes`` to run, after checking them and ``--repeat`` (``ap.error`` otherwise)."""
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.repeat < 1:
+        ap.error("--repeat must be >= 1")
+    if not sizes or any(s < 2 * warmup for s in sizes):
+        ap.error(f"sizes must be at least {2 * warmup} bytes")
+    return sizes
+
+
+def this_command() -> str:
+    """The command line of this run, as RESULTS.md records it."""
+    argv_str = shlex.join([os.path.relpath(sys.executable, os.getcwd())
+                           if sys.executable.startswith(os.getcwd()) else sys.executable, *sys.argv])
+    return f"cd {shlex.quote(os.getcwd())} && {argv_str}"
+
+
 def append_results(out: str, text: str, rewrite: bool = False) -> None:
     """Append one run's report to the results file (made, with its heading, when missing)."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -1065,14 +1082,8 @@ def main() -> int:
     args = ap.parse_args()
 
     WARMUP_SIZE = parse_size(args.warmup_size)
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    if args.repeat < 1:
-        ap.error("--repeat must be >= 1")
-    if not sizes or any(s < 2 * WARMUP_SIZE for s in sizes):
-        ap.error(f"sizes must be at least {2 * WARMUP_SIZE} bytes")
-    argv_str = shlex.join([os.path.relpath(sys.executable, os.getcwd())
-                           if sys.executable.startswith(os.getcwd()) else sys.executable, *sys.argv])
-    command = f"cd {shlex.quote(os.getcwd())} && {argv_str}"
+    sizes = checked_sizes(ap, args, WARMUP_SIZE)
+    command = this_command()
 
     for tool in ("curl", "nginx"):
         if not shutil.which(tool):

@@ -27,7 +27,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -511,14 +510,8 @@ def main() -> int:
 
     rb.AIRLOCK_BIN = args.airlock_bin
     WARMUP_SIZE = parse_size(args.warmup_size)
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    if args.repeat < 1:
-        ap.error("--repeat must be >= 1")
-    if not sizes or any(s < 2 * WARMUP_SIZE for s in sizes):
-        ap.error(f"sizes must be at least {2 * WARMUP_SIZE} bytes")
-    argv_str = shlex.join([os.path.relpath(sys.executable, os.getcwd())
-                           if sys.executable.startswith(os.getcwd()) else sys.executable, *sys.argv])
-    command = f"cd {shlex.quote(os.getcwd())} && {argv_str}"
+    sizes = rb.checked_sizes(ap, args, WARMUP_SIZE)
+    command = rb.this_command()
 
     if not shutil.which("curl"):
         sys.exit("run_s3.py: `curl` not found; run: bash bench/setup.sh")

@@ -37,9 +37,7 @@ import json
 import os
 import pathlib
 import resource
-import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -190,8 +188,8 @@ sys.path.insert(0, BENCH_DIR)
 sys.path.insert(1, os.path.dirname(BENCH_DIR))  # the repository root, for tests/support/s3server.py
 import run as rb  # noqa: E402  bench/run.py: helpers, Server, AirlockServer, RssSampler
 from run import (  # noqa: E402
-    MiB, GiB, AirlockServer, RssSampler, Server, cmd_output, log, mount_fstype, parse_size,
-    pick_work_base, size_label, system_busy, tree, tree_cpu)
+    MiB, GiB, AirlockServer, RssSampler, Server, cmd_output, log, parse_size,
+    pick_work_base, size_label, system_busy, tree_cpu)
 
 import psutil  # noqa: E402  (run.py exits with a hint when it is missing)
 
@@ -768,16 +766,10 @@ def main() -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: choose from {', '.join(MODES)}")
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    if args.repeat < 1:
-        ap.error("--repeat must be >= 1")
+    sizes = rb.checked_sizes(ap, args, WARMUP_SIZE)
     if args.chunk_size < 1:
         ap.error("--chunk-size must be positive")
-    if not sizes or any(s < 2 * WARMUP_SIZE for s in sizes):
-        ap.error(f"sizes must be at least {2 * WARMUP_SIZE} bytes")
-    argv_str = shlex.join([os.path.relpath(sys.executable, os.getcwd())
-                           if sys.executable.startswith(os.getcwd()) else sys.executable, *sys.argv])
-    command = f"cd {shlex.quote(os.getcwd())} && {argv_str}"
+    command = rb.this_command()
 
     if not os.path.exists(NODE_BIN):
         sys.exit(f"run_tus.py: node not found at {NODE_BIN}")
