@@ -45,4 +45,4 @@ def test_resumable_staging_conformance(tmp_path: Path) -> None:
 
     storage = LocalStorage(tmp_path / "files")
     staging = LocalStaging(tmp_path / "staging", storage)
-    assert len(check_resumable_staging(staging, storage)) == 6
+    assert len(check_resumable_staging(staging, storage)) == 9

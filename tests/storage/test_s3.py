@@ -131,5 +131,5 @@ def test_presigned_get_pins_type_and_disposition(storage: S3Storage) -> None:
 def test_resumable_staging_conformance(storage: S3Storage) -> None:
     from airlock.storage.conformance import check_resumable_staging
 
-    assert len(check_resumable_staging(storage.resumable_staging(), storage)) == 6
+    assert len(check_resumable_staging(storage.resumable_staging(), storage)) == 9
     assert keys_in(storage) == []

@@ -127,6 +127,10 @@ class Sink(Protocol):
     def abort(self) -> None:
         """Undo every byte this sink wrote; safe after ``close`` or twice."""
 
+    def release(self) -> None:
+        """Stop at once, writing nothing more and undoing nothing: another writer owns the
+        bytes now (a resumable upload taken over after this writer's lease lapsed)."""
+
 
 @runtime_checkable
 class Staging(Protocol):
@@ -144,7 +148,13 @@ class Staging(Protocol):
 
     def reader(self, sid: str) -> BinaryIO:
         """A seekable, readable view of the staged bytes, for inspection (zip directories and
-        image headers are read by ranges). ``FileNotFoundError`` when nothing is staged."""
+        image headers are read by ranges). ``FileNotFoundError`` when nothing is staged. Before
+        ``seal`` a resumable staging may show only an upload's first bytes (``ValueError``
+        past what it can)."""
+
+    def seal(self, sid: str) -> None:
+        """Every byte has arrived: make the upload one whole, readable and ready to commit (a
+        no-op where it already is; safe to repeat)."""
 
     def commit(self, sid: str) -> str:
         """Hand the staged bytes to storage durably, without copying where the backends allow

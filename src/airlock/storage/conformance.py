@@ -120,6 +120,8 @@ def _stage_read_and_commit(staging: Staging, storage: Storage) -> None:
         sink.write(data[start : start + 1024 * 1024])
     sink.close()
     assert staging.size(sid) == len(data), "size must count every staged byte"
+    staging.seal(sid)
+    staging.seal(sid)  # safe to repeat
     with staging.reader(sid) as view:
         view.seek(len(data) - 22)
         assert view.read() == data[-22:], "the view must read from any position"
@@ -159,7 +161,9 @@ def check_resumable_staging(staging: Staging, storage: Storage) -> list[str]:
     the staged size across several writers, a writer at an earlier offset drops what lay past
     it, reads before the commit, and joining uploads."""
     passed = check_staging(staging, storage)
-    for rule in (_appends_resume, _writer_truncates, _joins):
+    rules = (_appends_resume, _writer_truncates, _truncates_at_a_sync, _release_keeps,
+             _reopens_sealed, _joins)  # fmt: skip
+    for rule in rules:
         rule(staging, storage)
         passed.append(rule.__name__.lstrip("_"))
     return passed
@@ -183,6 +187,8 @@ def _appends_resume(staging: Staging, storage: Storage) -> None:
         _append(staging, sid, len(first), second)
         data = first + second
         assert staging.size(sid) == len(data), "a second writer must append at the offset"
+        staging.seal(sid)
+        assert staging.size(sid) == len(data), "sealing keeps every byte"
         with staging.reader(sid) as view:
             view.seek(len(first) - 3)
             assert view.read(6) == data[len(first) - 3 : len(first) + 3], "reads span writers"
@@ -203,19 +209,84 @@ def _writer_truncates(staging: Staging, storage: Storage) -> None:
         _append(staging, sid, 4, b"abc")
         assert staging.size(sid) == 7, "a writer at an earlier offset drops what lay past it"
         with staging.reader(sid) as view:
-            assert view.read() == b"0123abc"
+            assert view.read() == b"0123abc", "a small upload reads back before the seal"
+    finally:
+        staging.discard(sid)
+
+
+def _truncates_at_a_sync(staging: Staging, storage: Storage) -> None:
+    """What a crashed writer left past the last offset it reported is dropped by the next."""
+    kept, lost, again = (os.urandom(n) for n in (9 * 1024 * 1024 + 3, 6 * 1024 * 1024, 1000))
+    sid = staging.create()
+    try:
+        sink = staging.writer(sid, 0)
+        sink.write(kept)
+        sink.sync()
+        sink.write(lost)
+        sink.sync()
+        sink.release()  # the process died here; it had reported only ``kept``
+        assert staging.size(sid) >= len(kept), "synced bytes must be staged"
+        _append(staging, sid, len(kept), again)
+        assert staging.size(sid) == len(kept) + len(again), "what lay past the offset is gone"
+        staging.seal(sid)
+        with staging.reader(sid) as view:
+            assert view.read() == kept + again, "the bytes after the cut follow the kept ones"
+    finally:
+        staging.discard(sid)
+
+
+def _release_keeps(staging: Staging, storage: Storage) -> None:
+    """``release`` neither writes nor undoes: what a sync made durable stays."""
+    sid = staging.create()
+    try:
+        sink = staging.writer(sid, 0)
+        sink.write(b"synced ")
+        sink.sync()
+        sink.release()
+        assert staging.size(sid) == 7, "release must keep what was synced"
+        _append(staging, sid, 7, b"and more")
+        with staging.reader(sid) as view:
+            assert view.read() == b"synced and more"
+    finally:
+        staging.discard(sid)
+
+
+def _reopens_sealed(staging: Staging, storage: Storage) -> None:
+    """A sealed upload takes its last bytes again (the request that sealed it died before its
+    checks decided, and the client resends from the offset recorded before)."""
+    data, again = os.urandom(7 * 1024 * 1024 + 3), os.urandom(1024 * 1024)
+    cut = 6 * 1024 * 1024 + 1
+    sid = staging.create()
+    try:
+        _append(staging, sid, 0, data)
+        staging.seal(sid)
+        _append(staging, sid, len(data), b"")  # every byte there: nothing changes
+        assert staging.size(sid) == len(data)
+        _append(staging, sid, cut, again)
+        assert staging.size(sid) == cut + len(again), "the resent bytes replace the old"
+        staging.seal(sid)
+        with staging.reader(sid) as view:
+            assert view.read() == data[:cut] + again, "a resealed upload holds what was sent"
     finally:
         staging.discard(sid)
 
 
 def _joins(staging: Staging, storage: Storage) -> None:
-    a, b, joined = staging.create(), staging.create(), staging.create()
-    try:
-        _append(staging, a, 0, b"first part, ")
-        _append(staging, b, 0, b"second part")
-        staging.concatenate(joined, [a, b])
-        with staging.reader(joined) as view:
-            assert view.read() == b"first part, second part", "concatenate joins in order"
-    finally:
-        for sid in (a, b, joined):
-            staging.discard(sid)
+    """Small uploads, and large ones whose stretches an object store copies itself."""
+    mib = 1024 * 1024
+    for sizes in ((12, 11), (6 * mib + 1, 3 * mib, 7 * mib, 2)):
+        datas = [os.urandom(n) for n in sizes]
+        sids = [staging.create() for _ in datas]
+        joined = staging.create()
+        try:
+            for sid, data in zip(sids, datas, strict=True):
+                _append(staging, sid, 0, data)
+                staging.seal(sid)
+            staging.concatenate(joined, sids)
+            staging.seal(joined)
+            assert staging.size(joined) == sum(sizes), "a join holds every byte"
+            with staging.reader(joined) as view:
+                assert view.read() == b"".join(datas), "concatenate joins in order"
+        finally:
+            for sid in (*sids, joined):
+                staging.discard(sid)

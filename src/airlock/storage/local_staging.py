@@ -60,6 +60,9 @@ class FileSink:
     def close(self) -> None:
         self._close()
 
+    def release(self) -> None:
+        self._close()
+
     def abort(self) -> None:
         if self._fd >= 0:
             try:
@@ -109,6 +112,9 @@ class LocalStaging:
 
     def reader(self, sid: str) -> BinaryIO:
         return open(self.path(sid), "rb")
+
+    def seal(self, sid: str) -> None:
+        """A staging file is whole as it is."""
 
     def commit(self, sid: str) -> str:
         path = self.path(sid)

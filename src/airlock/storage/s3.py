@@ -14,7 +14,7 @@ import io
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -26,7 +26,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from airlock.errors import StorageFull, Unavailable
 from airlock.storage.base import PresignedPost, Staging, StoredObject
 
-PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
+PART_SIZE = 8 * 1024 * 1024
+MIN_PART = 5 * 1024 * 1024  # S3's smallest part, but for the last
+COPY_PART = 1024 * 1024 * 1024  # what one server-side part copy takes (S3 allows 5 GiB)
+MANIFEST_SUFFIX = ".tus"  # beside a resumable upload's key: what its bytes are (s3_tus)
 # Per upload, parts being sent while the next one fills: memory stays at about
 # (PARTS_IN_FLIGHT + 1) * PART_SIZE, whatever the file's size. Two keep the store busy; more
 # only cost memory on a store that is itself the bottleneck.
@@ -164,13 +167,7 @@ class S3Storage:
     # Capabilities --------------------------------------------------------------------------
 
     def list(self) -> Iterator[StoredObject]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        with translated():
-            for page in paginator.paginate(Bucket=self.bucket):
-                for obj in page.get("Contents", ()):
-                    key = obj["Key"]
-                    if _KEY_RE.match(key):
-                        yield StoredObject(key, int(obj["Size"]), obj["LastModified"].timestamp())
+        return (obj for obj in self.list_all() if _KEY_RE.match(obj.key))
 
     def sweep(self, older_than: float) -> int:
         """Abort multipart uploads started before ``older_than`` whose writer never finished
@@ -184,6 +181,8 @@ class S3Storage:
                         continue
                     if upload["Initiated"].timestamp() >= older_than:
                         continue
+                    if self.stat(upload["Key"] + MANIFEST_SUFFIX) is not None:
+                        continue  # a resumable upload's, still alive: it has its own expiry
                     try:
                         self.client.abort_multipart_upload(
                             Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
@@ -245,9 +244,9 @@ class S3Storage:
         return S3Staging(self)
 
     def resumable_staging(self) -> Staging:
-        from airlock.storage.s3_segments import S3SegmentStaging
+        from airlock.storage.s3_tus import S3TusStaging
 
-        return S3SegmentStaging(self)
+        return S3TusStaging(self)
 
     def sink(self, key: str) -> MultipartSink:
         """A sink that writes ``key`` in one pass (a multipart upload once it outgrows one
@@ -263,6 +262,108 @@ class S3Storage:
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
         return self._pool.submit(fn, *args, **kwargs)
+
+    def put_small(self, key: str, data: bytes) -> None:
+        """Store ``data`` (a few MiB at most) under ``key`` in one PUT."""
+        with translated():
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def list_all(self, prefix: str = "", suffix: str = "") -> Iterator[StoredObject]:
+        """Every object in the bucket whose key has ``prefix`` and ``suffix``."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        with translated():
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", ()):
+                    key = obj["Key"]
+                    if key.endswith(suffix):
+                        yield StoredObject(key, int(obj["Size"]), obj["LastModified"].timestamp())
+
+    def join(self, key: str, sources: Sequence[tuple[str, int]]) -> None:
+        """Make ``key`` the objects ``sources`` (key, size) joined in order. The store copies
+        every stretch of 5 MiB and more itself; shorter ones (S3's smallest part) are merged
+        through memory with their neighbours, so at most a part's worth is held here."""
+        total = sum(size for _, size in sources)
+        if total < MIN_PART:
+            data = b"".join(self.read_range(src, 0, size) for src, size in sources)
+            self.put_small(key, data)
+            return
+        client, bucket = self.client, self.bucket
+        with translated():
+            upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        try:
+            parts = _Joiner(self, key, upload).run(sources)
+            with translated():
+                client.complete_multipart_upload(
+                    Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+                )
+        except BaseException:
+            with translated():
+                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+            raise
+
+    def copy_part(
+        self, key: str, upload: str, number: int, src: str, start: int, stop: int
+    ) -> str:
+        """Make bytes ``start`` to ``stop`` of ``src`` part ``number`` of the multipart upload
+        ``upload`` of ``key``, copied by the store itself; the part's ETag."""
+        with translated():
+            answer = self.client.upload_part_copy(
+                Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=number,
+                CopySource={"Bucket": self.bucket, "Key": src},
+                CopySourceRange=f"bytes={start}-{stop - 1}",
+            )  # fmt: skip
+        return str(answer["CopyPartResult"]["ETag"])
+
+    def read_range(self, key: str, start: int, stop: int) -> bytes:
+        """Bytes ``start`` to ``stop`` of ``key``, in memory."""
+        with self.open(key, start, stop) as fh:
+            data: bytes = fh.read()
+        return data
+
+
+class _Joiner:
+    """The parts of one multipart upload made of byte ranges of other objects."""
+
+    def __init__(self, storage: S3Storage, key: str, upload: str) -> None:
+        self._s3 = storage
+        self._key = key
+        self._upload = upload
+        self.parts: list[dict[str, Any]] = []
+        self._buf = bytearray()
+
+    def run(self, sources: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+        for src, size in sources:
+            at = 0
+            while at < size:
+                if self._buf or size - at < MIN_PART:
+                    # A short stretch: merged through the buffer, sent once it makes a part
+                    # (or as the last part).
+                    n = min(size - at, MIN_PART - len(self._buf))
+                    self._buf += self._s3.read_range(src, at, at + n)
+                    if len(self._buf) >= MIN_PART:
+                        self._upload_buffer()
+                else:  # at least a part's worth: the store copies it
+                    n = min(size - at, COPY_PART)
+                    self._copy(src, at, at + n)
+                at += n
+        if self._buf:
+            self._upload_buffer()
+        return self.parts
+
+    def _upload_buffer(self) -> None:
+        number = len(self.parts) + 1
+        data, self._buf = bytes(self._buf), bytearray()
+        with translated():
+            answer = self._s3.client.upload_part(
+                Bucket=self._s3.bucket, Key=self._key, UploadId=self._upload,
+                PartNumber=number, Body=data,
+            )  # fmt: skip
+        self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def _copy(self, src: str, start: int, stop: int) -> None:
+        number = len(self.parts) + 1
+        etag = self._s3.copy_part(self._key, self._upload, number, src, start, stop)
+        self.parts.append({"PartNumber": number, "ETag": etag})
 
 
 class PartBuffers:
@@ -369,6 +470,10 @@ class MultipartSink:
                     MultipartUpload={"Parts": parts},
                 )  # fmt: skip
         self._done = True
+
+    def release(self) -> None:
+        """The object is this sink's alone: releasing it is undoing it."""
+        self.abort()
 
     def abort(self) -> None:
         if self._buf is not None:

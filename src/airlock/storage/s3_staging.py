@@ -33,6 +33,9 @@ class S3Staging:
     def reader(self, sid: str) -> BinaryIO:
         return self._s3.reader(sid)
 
+    def seal(self, sid: str) -> None:
+        """The sink's ``close`` finished the object."""
+
     def commit(self, sid: str) -> str:
         """The object already sits under its key: nothing to copy. After this, ``sid`` is the
         File's key, no longer a staged upload to discard."""
