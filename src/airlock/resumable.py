@@ -10,15 +10,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from airlock.config import Settings
 from airlock.core.batches import drain
+from airlock.core.sha256_state import AVAILABLE, ResumableSha256
 from airlock.core.tus import Checksum, Concat, parse_metadata
 from airlock.db import uploads_repo as repo
 from airlock.db.engine import Database
@@ -41,9 +38,6 @@ from airlock.pipeline.writer import HEAD_BYTES, Head, Pumped, Sha256, Writer, me
 from airlock.service import Service, UploadOptions
 from airlock.storage.base import Staging
 
-_WAIT_STEP = 0.05
-_HEAD_PATIENCE_SECONDS = 10.0  # how long HEAD waits for a PATCH still taking bytes in
-_FINISH_PATIENCE_SECONDS = 60.0  # how long HEAD waits for the checks of a finished upload
 DURABLE_EVERY = 8 * 1024 * 1024  # a running PATCH makes its bytes durable this often
 
 
@@ -53,33 +47,6 @@ class Outcome:
 
     upload: Upload
     file: FileRecord | None = None
-
-
-class RunningHashes:
-    """SHA-256 states of uploads this process has been appending to, keyed by upload and
-    offset. Only a shortcut: consecutive PATCHes of one client usually reach the same worker
-    (one connection), and then the last one need not read the whole file again to hash it; any
-    miss (another worker, a restart, eviction) falls back to that read."""
-
-    def __init__(self, capacity: int = 256) -> None:
-        self._entries: OrderedDict[str, tuple[int, Any]] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def take(self, upload_id: str, offset: int) -> Any:
-        """The state of the first ``offset`` bytes (removed from the cache), or None."""
-        with self._lock:
-            entry = self._entries.pop(upload_id, None)
-        if entry is not None and entry[0] == offset:
-            return entry[1]
-        return hashlib.sha256() if offset == 0 else None
-
-    def put(self, upload_id: str, offset: int, state: Any) -> None:
-        with self._lock:
-            self._entries[upload_id] = (offset, state)
-            self._entries.move_to_end(upload_id)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
 
 
 class Resumable:
@@ -100,7 +67,6 @@ class Resumable:
         self.service = service
         self.inspector = inspector
         self.clock = clock
-        self.hashes = RunningHashes()
         self.leases = Leases(db, clock)
 
     def _expiry(self) -> dt.datetime:
@@ -217,42 +183,21 @@ class Resumable:
                 conn, upload.id, upload.offset, size, self.clock(), token
             ):
                 return upload
-        self.hashes.take(upload.id, -1)  # the running hash no longer matches any offset
-        return dataclasses.replace(upload, offset=size)
+        return dataclasses.replace(upload, offset=size, sha256_state=None)
 
     def status(self, user: User, upload_id: str) -> Upload:
-        """The upload's state for HEAD (a finished one carries ``file_id``).
-
-        While a PATCH is still being taken in, this waits a little for it, so a client that
-        lost that PATCH's answer learns its outcome rather than an offset about to change; once
-        the last byte is in, it waits for the checks (a rejected upload is then ``NotFound``),
-        and if the request running them died, it runs them itself."""
+        """The upload's state for HEAD (a finished one carries ``file_id``), at once: HEAD
+        never waits for another request. While a PATCH is running this is the offset it last
+        made durable; the offset reaches the length only with the File (the PATCH that brings
+        the last byte records it once every check has passed), so no client is told an upload
+        is complete that may yet be refused. A client that sends from an offset a running
+        PATCH is past meets a ``Conflict`` naming the true one once that PATCH ends."""
         upload = self._visible(user, upload_id)
-        started = time.monotonic()
-        while True:
-            finishing = upload.complete and upload.file_id is None and upload.concat != "partial"
-            with self.db.read() as conn:
-                locked = repo.is_locked(conn, upload_id, self.clock())
-            patience = _FINISH_PATIENCE_SECONDS if finishing else _HEAD_PATIENCE_SECONDS
-            if not locked:
-                return self._finish_orphan(user, upload) if finishing else self._reconcile(upload)
-            if time.monotonic() - started > patience:
-                return self._finish_orphan(user, upload) if finishing else upload
-            time.sleep(_WAIT_STEP)
-            upload = self._visible(user, upload_id)
-
-    def _finish_orphan(self, user: User, upload: Upload) -> Upload:
-        """Run the checks of an upload whose last byte arrived but whose request died."""
-        try:
-            with self.leases.hold(upload.id) as lease:
-                current = self._reconcile(self._visible(user, upload.id), lease.token)
-                if current.file_id is not None or not current.complete:
-                    return current
-                lease.pinned = True
-                file = self._complete(user, current)
-                return dataclasses.replace(current, file_id=file.id)
-        except Conflict:
-            return upload  # someone else holds it: they finish it
+        if upload.file_id is not None:
+            return upload
+        with self.db.read() as conn:
+            locked = repo.is_locked(conn, upload_id, self.clock())
+        return upload if locked else self._reconcile(upload)
 
     # Appending -------------------------------------------------------------------------------
 
@@ -283,21 +228,34 @@ class Resumable:
                 )
             if length is not None:
                 upload = self._set_length(upload, length)
-            result = self._append(user, upload, lease, offset, checksum, chunks)
-            with self.db.write() as conn:
-                if not repo.update_locked(conn, upload_id, token, offset=offset + result.written,
-                                          expires_at=self._expiry()):  # fmt: skip
-                    raise Conflict("Another request took over this upload.")
-                after = repo.get(conn, upload_id)
-            if after is None:
-                raise NotFound("No such upload.")
-            upload = after
-            if result.interrupted is None and upload.complete and upload.concat != "partial":
-                # The lease stays ours while the checks run: a HEAD meanwhile waits for their
-                # outcome instead of calling finished an upload that may yet be refused.
+            result, sha256_state = self._append(user, upload, lease, offset, checksum, chunks)
+            reached = offset + result.written
+            last = upload.length is not None and reached == upload.length
+            if last and upload.concat != "partial":
+                # Every byte is in: the checks run now, with the lease kept ours. The offset
+                # is recorded with the File; until then HEAD tells the offset this PATCH
+                # started from (or last made durable), and if this request dies during the
+                # checks the client sends from there again.
+                with self.db.write() as conn:
+                    if not repo.update_locked(conn, upload_id, token,
+                                              expires_at=self._expiry()):  # fmt: skip
+                        raise Conflict("Another request took over this upload.")
                 lease.pinned = True
+                upload = dataclasses.replace(upload, offset=reached, sha256_state=sha256_state)
                 file = self._complete(user, upload)
                 upload = dataclasses.replace(upload, file_id=file.id)
+            else:
+                with self.db.write() as conn:
+                    if not repo.update_locked(conn, upload_id, token, offset=reached,
+                                              sha256_state=sha256_state,
+                                              expires_at=self._expiry()):  # fmt: skip
+                        raise Conflict("Another request took over this upload.")
+                    after = repo.get(conn, upload_id)
+                if after is None:
+                    raise NotFound("No such upload.")
+                upload = after
+                if last:
+                    self.staging.seal(upload_id)  # a finished partial upload, ready to join
         if result.interrupted is not None:
             raise result.interrupted
         return Outcome(upload, file)
@@ -319,8 +277,9 @@ class Resumable:
     def _append(
         self, user: User, upload: Upload, lease: Lease, offset: int, checksum: Checksum | None,
         chunks: Iterable[bytes],
-    ) -> Pumped:  # fmt: skip
-        """Write a PATCH body at ``offset``. Too large, or a checksum that does not match: none
+    ) -> tuple[Pumped, bytes | None]:  # fmt: skip
+        """Write a PATCH body at ``offset``; what was written, and the running SHA-256's state
+        after it (None when unknown). Too large, or a checksum that does not match: none
         of this body is kept. Cut short by the client: what arrived is kept, unless a checksum
         was asked for (it can no longer be verified). Lease lost to another request: stop at
         once and touch nothing more, not even to undo.
@@ -328,9 +287,12 @@ class Resumable:
         Progress is durable while the body is still arriving: every ``DURABLE_EVERY`` bytes
         (unless a checksum covers the whole body) they are synced and the upload's offset
         advances, so a crash of this process costs the client at most that much to resend. The
-        bytes after the last such point are not synced: after a machine crash the file may be
-        shorter than the offset remembered, and ``_reconcile`` trusts the shorter of the two."""
+        running SHA-256's state is saved with every offset, so whichever instance takes the last
+        byte need not read the upload again to hash it. The bytes after the last such point
+        are not synced: after a machine crash the file may be shorter than the offset
+        remembered, and ``_reconcile`` trusts the shorter of the two."""
         limit = upload.length if upload.length is not None else self.settings.max_file_size
+        room = limit - offset  # the last byte's offset is recorded only with the File
         needs_head = not upload.head_checked and upload.concat != "partial"
         head_at = min(HEAD_BYTES, upload.length) if upload.length is not None else HEAD_BYTES
         durable = 0
@@ -341,11 +303,12 @@ class Resumable:
             if needs_head and offset + written >= head_at:
                 needs_head = False
                 self._early_check(user, upload, offset, head.value)
-            if checksum is None and written - durable >= DURABLE_EVERY:
+            if checksum is None and written - durable >= DURABLE_EVERY and written < room:
                 writer.sink.sync()
                 with self.db.write() as conn:
                     if not repo.update_locked(conn, upload.id, lease.token,
-                                              offset=offset + written):  # fmt: skip
+                                              offset=offset + written,
+                                              sha256_state=_state(running)):  # fmt: skip
                         raise Conflict("Another request took over this upload.")
                 durable = written
 
@@ -358,21 +321,21 @@ class Resumable:
         def too_large() -> TooLarge:
             return TooLarge("The body goes past the upload's length.", length=limit)
 
-        running = self.hashes.take(upload.id, offset)
+        running = _resumed(upload)
         digest = hashlib.new(checksum.algorithm) if checksum else None
         observers = [o for o in (digest, running, head if needs_head else None) if o is not None]
-        writer = Writer(self.staging.writer(upload.id, offset), limit - offset, too_large,
-                        observers)  # fmt: skip
+        writer = Writer(self.staging.writer(upload.id, offset), room, too_large, observers)
         try:
             result = pump(chunks, writer, before_write, after_chunk)
         except Conflict:
-            writer.close()  # someone else owns the bytes now: leave them alone
+            writer.sink.release()  # someone else owns the bytes now: leave them alone
             raise
         except AirlockError:
             writer.abort()
             if durable:  # undo the progress this body had already made durable
                 with self.db.write() as conn:
-                    repo.update_locked(conn, upload.id, lease.token, offset=offset)
+                    repo.update_locked(conn, upload.id, lease.token, offset=offset,
+                                       sha256_state=upload.sha256_state)  # fmt: skip
             raise
         except BaseException:
             writer.close()
@@ -383,11 +346,9 @@ class Resumable:
             writer.abort()
             if result.interrupted is None:
                 raise ChecksumMismatch(algorithm=checksum.algorithm)
-            return Pumped(0, result.interrupted)
+            return Pumped(0, result.interrupted), upload.sha256_state
         writer.close()
-        if running is not None and (result.written or result.interrupted is None):
-            self.hashes.put(upload.id, offset + result.written, running)
-        return result
+        return result, _state(running)
 
     def _early_check(self, user: User, upload: Upload, offset: int, body_head: bytes) -> None:
         """The first bytes are in: refuse now a type that can never pass, before the rest.
@@ -395,8 +356,11 @@ class Resumable:
         before it is staged already."""
         prefix = b""
         if offset:
-            with self.staging.reader(upload.id) as view:
-                prefix = view.read(min(offset, HEAD_BYTES))
+            try:
+                with self.staging.reader(upload.id) as view:
+                    prefix = view.read(min(offset, HEAD_BYTES))
+            except ValueError:  # not readable before the seal: the final checks will see
+                return
         head = (prefix + body_head)[:HEAD_BYTES]
         try:
             self.inspector.early_check(head, upload.filename)
@@ -410,13 +374,14 @@ class Resumable:
     def _complete(self, user: User, upload: Upload) -> FileRecord:
         """Every check of the pipeline; on success the upload remembers its File, on rejection
         it is deleted."""
-        running = self.hashes.take(upload.id, upload.length or 0)
+        self.staging.seal(upload.id)
+        running = _resumed(upload) if upload.complete else None
         head = Head()
         with self.staging.reader(upload.id) as view:
             if running is not None and upload.length:
                 head.update(view.read(HEAD_BYTES))
                 size, sha256 = upload.length, running.hexdigest()
-            else:  # no running hash in this worker: one read of the staged bytes
+            else:  # no saved running hash: one read of the staged bytes
                 sha = Sha256()
                 size = measure(view, (head, sha))
                 sha256 = sha.hexdigest()
@@ -429,8 +394,9 @@ class Resumable:
         except AirlockError:
             self._delete(upload.id)
             raise
-        with self.db.write() as conn:
-            repo.set_values(conn, upload.id, file_id=record.id)
+        with self.db.write() as conn:  # the offset reaches the length with the File
+            repo.set_values(conn, upload.id, file_id=record.id, offset=size,
+                            sha256_state=None)  # fmt: skip
         return record
 
     # Termination and expiry ------------------------------------------------------------------
@@ -455,3 +421,16 @@ class Resumable:
                 return repo.expired(conn, now)
 
         return drain(expired, lambda upload: self._delete(upload.id))
+
+
+def _resumed(upload: Upload) -> ResumableSha256 | None:
+    """The running SHA-256 of the upload's first ``offset`` bytes, when it can be had."""
+    if not AVAILABLE:
+        return None
+    if upload.offset == 0:
+        return ResumableSha256()
+    return ResumableSha256(upload.sha256_state) if upload.sha256_state else None
+
+
+def _state(running: ResumableSha256 | None) -> bytes | None:
+    return running.state() if running is not None else None

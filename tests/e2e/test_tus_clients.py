@@ -414,7 +414,11 @@ def test_js_lost_final_response(server: LiveServer, tmp_path: Path) -> None:
                         retryDelays=[0, 200, 500, 1000, 2000])  # fmt: skip
         assert proxy.cut.is_set()
     assert run.returncode == 0, str(run)
-    assert len(run.responses("PATCH")) == len(data) // CHUNK - 1, f"no lost response?\n{run}"
+    # HEAD does not wait for the PATCH the server is still finishing: it may answer that
+    # PATCH's starting offset, and the PATCH the client sends from there then meets a 409.
+    answered = [r for r in run.responses("PATCH") if r["status"] == 204]
+    assert len(answered) == len(data) // CHUNK - 1, f"no lost response?\n{run}"
+    assert all(r["status"] in (204, 409) for r in run.responses("PATCH")), str(run)
     for head in run.responses("HEAD"):
         assert not (head["status"] == 200 and head["offset"] == str(len(data))), (
             f"HEAD answered 200 with Upload-Offset == Upload-Length and no File yet:\n{run}"

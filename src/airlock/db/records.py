@@ -77,6 +77,7 @@ class Upload:
     file_id: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
+    sha256_state: bytes | None = None  # of the first ``offset`` bytes, when known
 
     @property
     def complete(self) -> bool:

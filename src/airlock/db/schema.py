@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -120,6 +121,9 @@ uploads = Table(
     Column("concat", String(16), nullable=False, default=""),
     Column("parts", String(4096), nullable=False, default=""),
     Column("head_checked", Boolean, nullable=False, default=False),
+    # The running SHA-256 (``core.sha256_state``) of exactly the first ``offset`` bytes, or
+    # None when unknown (then the bytes are hashed again at the end).
+    Column("sha256_state", LargeBinary, nullable=True),
     Column("lock_token", String(64), nullable=True),
     Column("locked_until", UTCDateTime, nullable=True),
     Column("file_id", String(32), nullable=True),
