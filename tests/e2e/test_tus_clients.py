@@ -125,8 +125,8 @@ def assert_gone(server: LiveServer, user: str, upload_url: str) -> None:
 
 
 def staging(server: LiveServer) -> dict[str, int]:
-    """Files in the data dir's staging area and their sizes; with S3 storage, the segments of
-    resumable uploads in the bucket."""
+    """Files in the data dir's staging area and their sizes; with S3 storage, the manifests
+    and tails of resumable uploads in the bucket."""
     if server.bucket_sizes is not None:
         return {k: v for k, v in server.bucket_sizes().items() if "." in k}
     result = {}

@@ -133,3 +133,28 @@ def test_resumable_staging_conformance(storage: S3Storage) -> None:
 
     assert len(check_resumable_staging(storage.resumable_staging(), storage)) == 9
     assert keys_in(storage) == []
+
+
+def _uploads_in(storage: S3Storage) -> list[str]:
+    page = storage.client.list_multipart_uploads(Bucket=storage.bucket)
+    return [u["Key"] for u in page.get("Uploads", ())]
+
+
+def test_a_resumable_upload_is_one_multipart_upload_a_manifest_and_a_tail(
+    storage: S3Storage,
+) -> None:
+    from airlock.storage.s3_tus import S3TusStaging
+
+    staging = S3TusStaging(storage)
+    sid = staging.create()
+    sink = staging.writer(sid, 0)
+    sink.write(os.urandom(9 * 1024 * 1024))  # one 8 MiB part, and 1 MiB for the tail
+    sink.close()
+    assert _uploads_in(storage) == [sid]
+    assert sorted(k.split(".")[1] for k in keys_in(storage)) == ["tail", "tus"]
+    # gc's sweep of unfinished multipart uploads leaves a live resumable upload alone; the
+    # staging's own sweep removes uploads whose manifest is older than the cutoff.
+    assert storage.sweep(time.time() + 60) == 0
+    assert staging.sweep(time.time() - 3600) == 0
+    assert staging.sweep(time.time() + 60) == 1
+    assert keys_in(storage) == [] and _uploads_in(storage) == []
