@@ -286,14 +286,15 @@ def tree_cpu(root: psutil.Process) -> float:
 
 
 class RssSampler(threading.Thread):
-    """Samples RSS of every process in the tree every SAMPLE_INTERVAL seconds.
+    """Samples RSS of every process in the tree (or trees: a list of roots, e.g. several
+    instances of one server) every SAMPLE_INTERVAL seconds.
 
     A "worker" is a process of the tree with no children of its own (gunicorn
     and nginx workers; whatever Airlock's serve forks last)."""
 
-    def __init__(self, root: psutil.Process):
+    def __init__(self, root: psutil.Process | list[psutil.Process]):
         super().__init__(daemon=True)
-        self.root = root
+        self.roots = root if isinstance(root, list) else [root]
         self.stop_evt = threading.Event()
         self.max_worker = 0
         self.max_worker_desc = ""
@@ -301,7 +302,7 @@ class RssSampler(threading.Thread):
         self.samples = 0
 
     def sample(self) -> None:
-        procs = tree(self.root)
+        procs = [p for root in self.roots for p in tree(root)]
         rss: dict[int, int] = {}
         parents: set[int] = set()
         names: dict[int, str] = {}

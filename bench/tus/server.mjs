@@ -5,6 +5,7 @@
 // @tus/server + @tus/file-store or @tus/s3-store (versions pinned in package-lock.json; install with
 // `npm ci --prefix bench/tus`), uploads stored as files under DIR, tus endpoint at
 // http://127.0.0.1:PORT/files/, no auth, no size limit. Listens on 127.0.0.1 only.
+// GET /healthz answers 200 (HAProxy's check, bench/run_tus.py --instances 2).
 // Prints one "listening on URL" line when ready; exits on SIGTERM/SIGINT.
 //
 // With TUS_STORE=s3 the uploads go to an S3 bucket through @tus/s3-store instead
@@ -61,6 +62,7 @@ const tus = new Server({
   datastore: await makeStore(),
   relativeLocation: true,
 });
+tus.get('/healthz', () => new Response('ok\n'));
 
 const http = tus.listen({ host: '127.0.0.1', port }, () => {
   console.log(`listening on http://127.0.0.1:${port}/files/ storing ${store === 's3' ? `in bucket ${process.env.TUS_S3_BUCKET} at ${process.env.TUS_S3_ENDPOINT}` : `under ${directory}`}`);
