@@ -83,7 +83,30 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
     except Exception as exc:  # whatever the store answers (a refusal, a timeout) is reported
         yield "storage", False, f"{where} failed: {_reason(exc)}"
 
-    yield "scanner", True, "malware scanning is not configured in this version"
+    yield _scanner(settings)
+
+
+def _scanner(settings: Settings) -> tuple[str, bool, str]:
+    """clamd answers, and with which engine and signatures; a failure fails the check only
+    when scanning is required."""
+    from airlock.runtime import build_scanning
+    from airlock.scan.clamd import ClamdError
+
+    scanning = build_scanning(settings)
+    if scanning is None or scanning.clamd is None:
+        return "scanner", True, "scanning is off (AIRLOCK_SCAN=off): uploads are not scanned"
+    clamd = scanning.clamd
+    try:
+        clamd.ping()
+        version = clamd.version()
+    except ClamdError as exc:
+        if scanning.mode == "required":
+            return "scanner", False, f"{exc}; with AIRLOCK_SCAN=required every upload is refused"
+        return "scanner", True, f"{exc}; AIRLOCK_SCAN=optional: uploads are stored unscanned"
+    engine, _, signatures = version.partition("/")
+    sigs = signatures.replace("/", " of ") if signatures else "no daily signature version"
+    where = f"clamd at {clamd.address}"
+    return "scanner", True, f"{where}: {engine}, signatures {sigs} ({scanning.mode} scanning)"
 
 
 def _reason(exc: BaseException) -> str:

@@ -20,6 +20,8 @@ DEFAULT_ALLOWED_TYPES = (
     "docx", "xlsx", "pptx", "odt", "ods", "mp3", "mp4", "webm",
 )  # fmt: skip
 
+SCAN_MODES = ("off", "optional", "required")
+
 _UNITS = {
     "": 1, "b": 1,
     "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -81,6 +83,9 @@ class Settings:
     s3_content_origin: str = ""  # set: downloads redirect to presigned URLs on this origin
     direct_uploads: bool = False  # the web UI uploads straight to the store (S3 only)
     presign_lifetime: int = 3600  # seconds a direct upload's presigned POST stays valid
+    scan: str = "off"  # off, optional (skipped when clamd is away) or required (fail closed)
+    clamd: str = ""  # unix:///path/to/clamd.sock or tcp://host:port
+    scan_timeout: int = 30  # seconds clamd may take to take bytes or to answer
 
     # Fields that take sizes with unit suffixes.
     _SIZES = ("max_file_size", "max_request_size", "max_part_header_size", "max_field_size",
@@ -162,6 +167,26 @@ class Settings:
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("AIRLOCK_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
         self._validate_storage()
+        self._validate_scan()
+
+    def _validate_scan(self) -> None:
+        from airlock.scan.clamd import Address
+
+        if self.scan not in SCAN_MODES:
+            raise ConfigError(
+                f"AIRLOCK_SCAN must be one of {', '.join(SCAN_MODES)}, not {self.scan!r}."
+            )
+        if self.clamd:
+            try:
+                Address.parse(self.clamd)
+            except ValueError as exc:
+                raise ConfigError(f"AIRLOCK_CLAMD={self.clamd!r} is not valid: {exc}.") from None
+        elif self.scan != "off":
+            raise ConfigError(
+                f"AIRLOCK_SCAN={self.scan} needs AIRLOCK_CLAMD (unix:///path or tcp://host:port)."
+            )
+        if not 1 <= self.scan_timeout <= 3600:
+            raise ConfigError("AIRLOCK_SCAN_TIMEOUT is in seconds, from 1 to 3600.")
 
     def _validate_storage(self) -> None:
         if self.storage not in ("local", "s3"):

@@ -131,11 +131,21 @@ class DirectUploads:
             raise
 
     def _measure(self, key: str) -> Staged:
-        """Size, SHA-256 and head of the object, in one streamed read of it."""
+        """Size, SHA-256 and head of the object, in one streamed read of it (which also feeds
+        the malware scan, when scanning is on)."""
         head, sha = Head(), Sha256()
-        with self.storage.open(key) as stream:
-            size = measure(stream, (head, sha))
-        return Staged(self.staging, key, size, sha.hexdigest(), head.value)
+        scanning = self.service.scanning
+        scan = scanning.start() if scanning is not None else None
+        try:
+            with self.storage.open(key) as stream:
+                size = measure(stream, (head, sha) if scan is None else (head, sha, scan))
+        except BaseException:
+            if scan is not None:
+                scan.cancel()
+            raise
+        if scan is not None:
+            scan.finish()
+        return Staged(self.staging, key, size, sha.hexdigest(), head.value, scan)
 
     def _drop(self, upload_id: str, key: str) -> bool:
         """Remove the upload and its object; False when another request removed it first."""

@@ -28,6 +28,15 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
         )  # fmt: skip
 
+        self.scans = Counter(
+            "airlock_scans", "Malware scans by outcome (clean, infected, unavailable).",
+            ["outcome"], registry=reg,
+        )  # fmt: skip
+        self.scan_seconds = Histogram(
+            "airlock_scan_seconds", "Time from the last byte to the scan's verdict.",
+            registry=reg, buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )  # fmt: skip
+
     def render(self) -> bytes:
         """The text exposition of every metric (of all workers, under several processes)."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

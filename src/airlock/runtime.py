@@ -17,6 +17,8 @@ from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.receive import Limits
 from airlock.pipeline.staging import Stager
 from airlock.resumable import Resumable
+from airlock.scan.clamd import Address, Clamd
+from airlock.scan.scanning import Scanning
 from airlock.service import Service, utcnow
 from airlock.sessions import Sessions
 from airlock.storage.base import Staging, Storage, Sweeper
@@ -69,6 +71,14 @@ def build_storage(settings: Settings) -> Storage:
     return LocalStorage(settings.data_dir.resolve() / "files")
 
 
+def build_scanning(settings: Settings, metrics: Metrics | None = None) -> Scanning | None:
+    """The malware scanning policy the settings ask for (None when off)."""
+    if settings.scan == "off":
+        return None
+    clamd = Clamd(Address.parse(settings.clamd), timeout=settings.scan_timeout)
+    return Scanning(settings.scan, clamd, metrics)
+
+
 def build_state(settings: Settings, storage: Storage | None = None) -> AirlockState:
     """Create the data directory if needed, open (and migrate) the database, storage (as the
     settings say, unless another ``Storage`` is given) and staging; find what the storage can
@@ -88,16 +98,19 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     )
     # One-pass bodies wait in the object store itself when it can stage (no copy on the
     # instance that received them), else beside the files on local disk.
+    metrics = Metrics()
+    scanning = build_scanning(settings, metrics)
     stager = Stager(
         caps.stager.staging() if caps.stager is not None else staging,
         ThreadPoolExecutor(8, thread_name_prefix="airlock-hash"),
+        scanning.start if scanning is not None else None,
     )
-    metrics = Metrics()
     inspector = Inspector(
         Detector(), settings.allowed_types, settings.max_file_size,
         max_pixels=settings.max_image_pixels,
     )  # fmt: skip
-    service = Service(settings, db, storage, inspector, metrics, clock=utcnow)
+    service = Service(settings, db, storage, inspector, metrics, clock=utcnow,
+                      scanning=scanning)  # fmt: skip
     accounts = Accounts(db, clock=utcnow)
     resumable = Resumable(settings, db, staging, service, inspector, clock=utcnow)
     sessions = Sessions(settings, db, accounts, clock=utcnow)

@@ -38,6 +38,7 @@ from airlock.pipeline.commit import commit, undo
 from airlock.pipeline.inspect import Inspected, Inspector
 from airlock.pipeline.receive import Form
 from airlock.pipeline.staging import Staged
+from airlock.scan.scanning import Scanning
 from airlock.storage.base import Storage
 
 log = logging.getLogger("airlock.upload")
@@ -86,7 +87,9 @@ class Service:
         inspector: Inspector,
         metrics: Metrics,
         clock: Callable[[], dt.datetime] = utcnow,
+        scanning: Scanning | None = None,
     ) -> None:
+        self.scanning = scanning
         self.settings = settings
         self.db = db
         self.storage = storage
@@ -103,6 +106,8 @@ class Service:
         are the File's afterwards, or gone: on failure no bytes and no row remain."""
         try:
             inspected = self.inspector.inspect(staged, client_name)
+            if self.scanning is not None:
+                self.scanning.check(staged, client_name)
             self._check_quota(user, staged.size, locked=None)
             record = self._commit(user, inspected, opts)
         except Rejected as exc:

@@ -337,8 +337,9 @@ def schemas() -> Json:
                 "status": {"type": "string", "enum": ["ready", "not ready"]},
                 "checks": {
                     "type": "object",
-                    "description": "Per dependency (database, storage, scanner): `ok`, "
-                    "`not configured`, or what is wrong.",
+                    "description": "Per dependency (database, storage, scanner): `ok`, or what "
+                    "is wrong; the scanner is `off` when scanning is, and `skipped` when "
+                    "optional scanning goes on without an unreachable clamd.",
                     "additionalProperties": {"type": "string"},
                 },
             },

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from airlock.scan.clamd import ClamdError
 from airlock.web.state import state
 
 ops = Blueprint("airlock_ops", __name__)
@@ -35,8 +36,18 @@ def readyz() -> Response:
     except Exception:
         log.exception("readiness: storage")
         checks["storage"] = "unavailable"
-    checks["scanner"] = "not configured"
-    ready = all(v in ("ok", "not configured") for v in checks.values())
+    scanning = st.service.scanning
+    if scanning is None or scanning.clamd is None:
+        checks["scanner"] = "off"
+    else:
+        try:
+            scanning.clamd.ping()
+            checks["scanner"] = "ok"
+        except ClamdError:
+            log.warning("readiness: scanner at %s", scanning.clamd.address, exc_info=True)
+            # Optional scanning goes on without it (uploads are stored unscanned).
+            checks["scanner"] = "unavailable" if scanning.mode == "required" else "skipped"
+    ready = all(v in ("ok", "off", "skipped") for v in checks.values())
     response = jsonify({"status": "ready" if ready else "not ready", "checks": checks})
     response.status_code = 200 if ready else 503
     return response

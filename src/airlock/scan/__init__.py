@@ -1,0 +1,1 @@
+"""Malware scanning: the clamd client, and the policy that fails closed."""

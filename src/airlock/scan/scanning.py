@@ -1,0 +1,176 @@
+"""The scanning policy: ``off``, ``optional`` (a scanner that cannot answer is logged and the
+upload stored) or ``required`` (fail closed: ``ScannerUnavailable``, and the upload is refused).
+
+Bodies that arrive in one pass (multipart parts, PUT, direct uploads read back from the store)
+are scanned while they arrive: a ``StreamScan`` is one more chunk observer, feeding clamd on a
+thread of its own, so the verdict is ready about when the last byte is. Resumable uploads are
+scanned when complete, by streaming their staged bytes. A streamed scan that failed (clamd
+restarted mid-upload, or closed an idle stream while a slow client paused) is tried once more
+from the staged bytes before the scanner counts as unavailable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING, BinaryIO
+
+from airlock.config import SCAN_MODES
+from airlock.errors import MalwareDetected, ScannerUnavailable
+from airlock.pipeline.staging import Staged
+from airlock.scan.clamd import Clamd, ClamdError, Verdict
+
+if TYPE_CHECKING:  # prometheus_client must load only after the metrics dir is set
+    from airlock.metrics import Metrics
+
+log = logging.getLogger("airlock.scan")
+
+READ_CHUNK = 1024 * 1024
+_END, _CANCEL = b"", None  # what ends a StreamScan's queue: finished, or dropped
+
+
+class StreamScan:
+    """One upload's bytes on their way to clamd, as they arrive. ``update`` never blocks longer
+    than the scanner's timeout: a clamd that stops reading fails the scan instead of stalling
+    the upload. Memory is bounded by the queue (16 chunks)."""
+
+    def __init__(self, clamd: Clamd) -> None:
+        self._clamd = clamd
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._verdict: Verdict | None = None
+        self.error: str | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, name="airlock-scan", daemon=True).start()
+
+    def update(self, chunk: bytes) -> None:
+        if self.error is not None or not chunk:
+            return
+        try:
+            self._queue.put(bytes(chunk), timeout=self._clamd.timeout)
+        except queue.Full:
+            self.error = "clamd did not keep up with the upload"
+
+    def _run(self) -> None:
+        stream, ended = None, False
+        try:
+            stream = self._clamd.stream()
+            while True:
+                chunk = self._queue.get(timeout=3600)
+                if chunk is _CANCEL or chunk == _END:
+                    ended = True
+                    if chunk == _END:
+                        self._verdict = stream.verdict()
+                    return
+                stream.send(chunk)
+        except (ClamdError, queue.Empty) as exc:
+            self.error = str(exc) or "the upload stopped sending"
+            if not ended:
+                self._drain()
+        finally:
+            if stream is not None and self._verdict is None:
+                stream.close()
+            self._done.set()
+
+    def _drain(self) -> None:
+        """Keep taking chunks (and dropping them) until the upload ends, so it never waits."""
+        while True:
+            try:
+                if self._queue.get(timeout=3600) in (_END, _CANCEL):
+                    return
+            except queue.Empty:
+                return
+
+    def finish(self) -> None:
+        """Every byte was given: ask for the verdict."""
+        self._put_end(_END)
+
+    def cancel(self) -> None:
+        """The upload is dropped: end the scan without a verdict."""
+        self._put_end(_CANCEL)
+
+    def _put_end(self, marker: bytes | None) -> None:
+        try:
+            self._queue.put(marker, timeout=self._clamd.timeout)
+        except queue.Full:
+            self.error = self.error or "clamd did not keep up with the upload"
+
+    def result(self) -> Verdict:
+        """The verdict (``ClamdError`` when there is none), waiting for clamd a bounded time."""
+        if not self._done.wait(self._clamd.timeout + 1):
+            self.error = self.error or "clamd did not answer in time"
+        if self._verdict is not None:
+            return self._verdict
+        raise ClamdError(self.error or "the scan did not finish")
+
+
+class Scanning:
+    """Decides an upload's malware verdict under the configured mode."""
+
+    def __init__(self, mode: str, clamd: Clamd | None, metrics: Metrics | None = None) -> None:
+        if mode not in SCAN_MODES:
+            raise ValueError(f"scan mode must be one of {', '.join(SCAN_MODES)}")
+        if mode != "off" and clamd is None:
+            raise ValueError("scanning needs clamd's address")
+        self.mode = mode
+        self.clamd = clamd if mode != "off" else None
+        self._metrics = metrics
+
+    def start(self) -> StreamScan | None:
+        """A scan to feed with a one-pass body as it arrives (None when scanning is off, or
+        when clamd cannot be reached now: the check then scans the staged bytes)."""
+        if self.clamd is None:
+            return None
+        try:
+            return StreamScan(self.clamd)
+        except ClamdError:
+            return None
+
+    def check(self, staged: Staged, name: str) -> None:
+        """``MalwareDetected`` for an infected upload; ``ScannerUnavailable`` when scanning is
+        required and no verdict could be had (``optional``: logged, and the upload passes)."""
+        if self.clamd is None:
+            return
+        started = time.monotonic()
+        try:
+            verdict = self._verdict(staged)
+        except ClamdError as exc:
+            self._observe("unavailable", started)
+            if self.mode == "required":
+                log.warning("scan of %r refused: no verdict (%s)", name, exc)
+                raise ScannerUnavailable() from None
+            log.warning("scan of %r skipped (scanning is optional): %s", name, exc)
+            return
+        if verdict.signature is not None:
+            self._observe("infected", started)
+            log.info("upload %r refused: %s", name, verdict.signature)
+            raise MalwareDetected(signature=verdict.signature)
+        self._observe("clean", started)
+
+    def _verdict(self, staged: Staged) -> Verdict:
+        assert self.clamd is not None
+        if isinstance(staged.scan, StreamScan):
+            try:
+                return staged.scan.result()
+            except ClamdError as exc:
+                log.info("streamed scan failed (%s); scanning the staged bytes", exc)
+        return self.scan(staged.reader())
+
+    def scan(self, stream: BinaryIO) -> Verdict:
+        """Scan all of ``stream`` (``ClamdError`` when clamd gives no verdict)."""
+        assert self.clamd is not None
+        with stream:
+            scan = self.clamd.stream()
+            try:
+                while chunk := stream.read(READ_CHUNK):
+                    scan.send(chunk)
+            except BaseException:
+                scan.close()
+                raise
+            return scan.verdict()
+
+    def _observe(self, outcome: str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.scans.labels(outcome).inc()
+            self._metrics.scan_seconds.observe(time.monotonic() - started)
