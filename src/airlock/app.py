@@ -8,6 +8,7 @@ import os
 
 from flask import Flask
 
+from airlock import datadir
 from airlock.config import Settings
 from airlock.ext import Airlock
 from airlock.storage.base import Storage
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
 def read_secret_key(settings: Settings) -> bytes:
     """The secret key from ``DATA_DIR/secret_key``, created (mode 0600) on first run."""
     path = settings.data_dir / "secret_key"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.prepare(settings.data_dir)
     if not path.exists():
         # Written aside and linked into place, so a racing process never reads a half-written key.
         tmp = path.with_name(f".secret_key.{os.getpid()}")

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 
+from airlock import datadir
 from airlock.config import Settings
 from airlock.errors import ConfigError
 
@@ -24,15 +25,21 @@ def run_checks(data_dir: str | None) -> Iterator[Check]:
         f"max file size {settings.max_file_size} bytes, allowed types "
         f"{', '.join(settings.allowed_types)}"
     )
-    root = settings.data_dir.resolve()
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root = datadir.prepare(settings.data_dir, sqlite=not settings.database_url)
         probe = root / f".check-{os.getpid()}"
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
         yield "data directory", False, (
             f"{root} is not writable ({exc.strerror}); fix its owner or permissions"
+        )
+        return
+    wide = datadir.widened(root)
+    if wide:
+        yield "data directory", False, (
+            f"readable by other local users: {'; '.join(wide)}; chmod them (0700 for the "
+            "directory, 0600 for the files)"
         )
         return
     free = shutil.disk_usage(root).free

@@ -8,11 +8,13 @@ that says what to do, never on the first request.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from airlock.core import filetypes
 from airlock.errors import ConfigError
 
 DEFAULT_ALLOWED_TYPES = (
@@ -21,6 +23,11 @@ DEFAULT_ALLOWED_TYPES = (
 )  # fmt: skip
 
 SCAN_MODES = ("off", "optional", "required")
+# ``AIRLOCK_*`` variables that are not settings of the server: read by ``airlock upload`` (the
+# client) and by scripts/setup. Any other unknown ``AIRLOCK_*`` name is refused: a typo must
+# not leave a limit silently at its default.
+NOT_SETTINGS = frozenset({"AIRLOCK_SERVER", "AIRLOCK_TOKEN", "AIRLOCK_UPLOAD_STATE",
+                          "AIRLOCK_EXTRAS"})  # fmt: skip
 
 _UNITS = {
     "": 1, "b": 1,
@@ -39,6 +46,17 @@ def parse_size(text: str | int) -> int:
     if not m or m.group(2).lower() not in _UNITS:
         raise ConfigError(f"{text!r} is not a size; write bytes or e.g. 100MB, 2GiB, 512K.")
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _parse_int(value: str | int) -> int:
+    if isinstance(value, bool):
+        raise ValueError("write a whole number")
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not re.fullmatch(r"-?\d+", text):
+        raise ValueError("write a whole number (of seconds, or a count)")
+    return int(text)
 
 
 def _parse_bool(value: str | bool) -> bool:
@@ -107,6 +125,7 @@ class Settings:
     ) -> Settings:
         """Settings from the environment (``AIRLOCK_*``), then ``overrides`` (flags) on top."""
         environ = environ if environ is not None else {}
+        cls._refuse_unknown(environ)
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             raw = environ.get("AIRLOCK_" + field.name.upper())
@@ -121,10 +140,27 @@ class Settings:
         return settings
 
     @classmethod
+    def _refuse_unknown(cls, environ: Mapping[str, Any]) -> None:
+        known = {"AIRLOCK_" + f.name.upper() for f in dataclasses.fields(cls)}
+        for key in sorted(environ):
+            if key.startswith("AIRLOCK_") and key not in known and key not in NOT_SETTINGS:
+                names = sorted(k.removeprefix("AIRLOCK_") for k in known)
+                close = difflib.get_close_matches(key.removeprefix("AIRLOCK_"), names, n=1,
+                                                  cutoff=0.75)  # fmt: skip
+                hint = f" Did you mean AIRLOCK_{close[0]}?" if close else ""
+                raise ConfigError(
+                    f"{key} is not a setting of Airlock.{hint} The settings are listed in the "
+                    "README; remove it or correct its name."
+                )
+
+    @classmethod
     def _coerce(cls, name: str, value: Any) -> Any:
         try:
             if name in cls._SIZES:
-                return parse_size(value)
+                try:
+                    return parse_size(value)
+                except ConfigError as exc:
+                    raise ValueError(str(exc).rstrip(".")) from None
             if name == "data_dir":
                 return Path(value)
             if name == "allowed_types":
@@ -137,10 +173,10 @@ class Settings:
             if isinstance(default, bool):
                 return _parse_bool(value)
             if isinstance(default, int):
-                return int(value)
+                return _parse_int(value)
             return str(value)
         except ValueError as exc:
-            raise ConfigError(f"AIRLOCK_{name.upper()}={value!r} is not valid: {exc}") from None
+            raise ConfigError(f"AIRLOCK_{name.upper()}={value!r} is not valid: {exc}.") from None
 
     def validate(self) -> None:
         """Refuse combinations that could only fail later."""
@@ -162,6 +198,18 @@ class Settings:
         bad = [t for t in self.allowed_types if not re.fullmatch(r"[a-z0-9]{1,16}", t)]
         if bad:
             raise ConfigError(f"AIRLOCK_ALLOWED_TYPES has entries that are not extensions: {bad}")
+        unknown = sorted(set(self.allowed_types) - filetypes.known_extensions())
+        if unknown:
+            raise ConfigError(
+                f"AIRLOCK_ALLOWED_TYPES names types Airlock cannot detect: {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(filetypes.known_extensions()))}."
+            )
+        for origin in self.cors_origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^\s/:]+(:\d{1,5})?", origin):
+                raise ConfigError(
+                    f"AIRLOCK_CORS_ORIGINS has {origin!r}, which is not an origin: write "
+                    "https://host or https://host:port (no path), or *."
+                )
         if not (self.database_url == "" or "://" in self.database_url):
             raise ConfigError("AIRLOCK_DATABASE_URL must be a URL such as postgresql://host/db.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from airlock import datadir
 from airlock.accounts import Accounts
 from airlock.admin import Admin
 from airlock.config import Settings
@@ -83,8 +84,7 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
     """Create the data directory if needed, open (and migrate) the database, storage (as the
     settings say, unless another ``Storage`` is given) and staging; find what the storage can
     do, once."""
-    data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = datadir.prepare(settings.data_dir, sqlite=not settings.database_url)
     db = Database(settings.database)
     db.migrate(lock_dir=data_dir)
     storage = storage if storage is not None else build_storage(settings)

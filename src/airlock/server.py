@@ -18,6 +18,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from airlock import datadir
 from airlock.config import Settings
 
 
@@ -70,7 +71,7 @@ def prepare_metrics_dir(settings: Settings) -> None:
     prometheus_client: it picks its value store once, at import."""
     if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before the metrics dir was set")
-    metrics_dir = settings.data_dir.resolve() / "run" / "metrics"
+    metrics_dir = datadir.prepare(settings.data_dir) / "run" / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)

@@ -54,13 +54,30 @@ def test_serve_first_run_explains_itself_and_refuses_bad_settings(tmp_path: Path
         log = live.log()
         assert "Created the data directory" in log
         assert "user add admin --admin --password-stdin" in log
-        assert oct((tmp_path / "data" / "secret_key").stat().st_mode & 0o777) == "0o600"
+        for name, mode in (("", 0o700), ("secret_key", 0o600), ("airlock.db", 0o600)):
+            assert (tmp_path / "data" / name).stat().st_mode & 0o777 == mode, name
         assert requests.get(live.url + "/readyz", timeout=5).status_code == 200
     finally:
         live.stop()
     bad = run(tmp_path / "data", "serve", "--port", "1",
               env={"AIRLOCK_MAX_REQUEST_SIZE": "1KB"})  # fmt: skip
     assert bad.returncode != 0 and "AIRLOCK_MAX_REQUEST_SIZE" in bad.stderr
+    for command in (["serve", "--port", "1"], ["check"], ["gc"], ["user", "add", "x"]):
+        typo = run(tmp_path / "data", *command, env={"AIRLOCK_MAX_FILE_SIZ": "1GB"})
+        assert typo.returncode != 0, command
+        assert "AIRLOCK_MAX_FILE_SIZ is not a setting" in typo.stdout + typo.stderr, command
+        assert "Did you mean AIRLOCK_MAX_FILE_SIZE?" in typo.stdout + typo.stderr, command
+        assert "Traceback" not in typo.stderr, command
+
+
+def test_check_says_when_the_data_dir_is_readable_by_others(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    assert run(data, "check").returncode == 0
+    os.chmod(data, 0o755)
+    os.chmod(data / "airlock.db", 0o644)
+    wide = run(data, "check")
+    assert wide.returncode == 1 and "FAIL data directory" in wide.stdout
+    assert "airlock.db is 0644 (want 0600)" in wide.stdout and "is 0755 (want 0700)" in wide.stdout
 
 
 def test_gc_removes_expired_files_stale_staging_and_orphans(server: LiveServer) -> None:

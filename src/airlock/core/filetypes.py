@@ -122,6 +122,11 @@ _ALIASES = {
 }
 
 
+def known_extensions() -> frozenset[str]:
+    """Every extension of a type Airlock can detect (what an allowlist may name)."""
+    return frozenset(e for t in _TYPES for e in t.extensions)
+
+
 def lookup(mime: str) -> FileType:
     """The ``FileType`` for a detected MIME type; unknown types count as opaque active binaries
     (for ``text/*``, as active text), so they are refused unless an operator allows them."""
