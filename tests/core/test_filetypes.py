@@ -90,3 +90,20 @@ def test_pixel_floods() -> None:
     assert dimensions("image/jpeg", jpeg) == (40000, 40000)
     assert dimensions("image/jpeg", b"\xff\xd8garbage") is None
     assert dimensions("text/plain", b"hello") is None
+
+
+def test_printable_text_that_libmagic_mislabels_is_text_when_the_name_says_so() -> None:
+    from airlock.core.filetypes import is_printable_text, lookup, text_after_all
+
+    base64_text = b"QUJDRA" * 100
+    hpgl = lookup("application/vnd.hp-hpgl")  # what libmagic called some random base64 text
+    assert text_after_all(hpgl, "txt", base64_text).mime == "text/plain"
+    assert text_after_all(hpgl, "png", base64_text) is hpgl  # the name does not say text
+    assert text_after_all(hpgl, "txt", b"\x01\x02binary" * 10) is hpgl  # not printable
+    for kept in ("text/html", "image/svg+xml", "application/pdf"):  # runnable, or parsed as such
+        assert text_after_all(lookup(kept), "txt", b"plain enough").mime == kept
+    assert is_printable_text("caf\u00e9 \u2603\r\n\t".encode())
+    assert is_printable_text("\ufeffBOM first".encode())
+    assert is_printable_text("cut inside \u00e9".encode()[:-1])  # the head ends mid-character
+    assert not is_printable_text(b"\xff\xfe not utf-8 at the start")
+    assert not is_printable_text(b"bell \x07 inside")

@@ -182,3 +182,38 @@ def looks_binary(head: bytes) -> bool:
         return True
     controls = sum(1 for b in head if b < 0x20 and b not in _TEXT_CONTROLS)
     return controls * 20 > len(head)
+
+
+_PRINTABLE_CONTROLS = frozenset("\t\n\r\f")
+# Types with a printable signature that a reader parses as that type whatever the name says.
+_PRINTABLE_SIGNATURES = frozenset({"application/pdf"})
+
+
+def is_printable_text(head: bytes) -> bool:
+    """Whether ``head`` (the first bytes of a file, maybe cut inside a character) is UTF-8
+    text without control characters other than white space."""
+    if not head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not merely a character cut at the end of the head
+            return False
+        text = head[: exc.start].decode("utf-8")
+    return all(c.isprintable() or c in _PRINTABLE_CONTROLS or c == "\ufeff" for c in text)
+
+
+def text_after_all(detected: FileType, ext: str, head: bytes) -> FileType:
+    """libmagic guesses a type from patterns, and printable text sometimes matches one (random
+    base64 text as HP-GL or QuickTime). When the name says text, the guess is neither a text
+    type nor one a browser could run or a reader parse, and the bytes are printable text, they
+    are text: plain text, served as such."""
+    plain = lookup("text/plain")
+    if ext not in plain.extensions or detected.mime.startswith("text/"):
+        return detected
+    known = _BY_MIME.get(detected.mime)  # None: a guess outside the table, refused as it is
+    if known is not None and (known.active or known.mime in _PRINTABLE_SIGNATURES):
+        return detected
+    if detected.mime == "application/json":
+        return detected
+    return plain if is_printable_text(head) else detected

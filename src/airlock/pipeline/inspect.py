@@ -63,6 +63,7 @@ class Inspector:
         ext = extension(sanitize_name(client_name))
         if is_zip_container(file_type, head) and ext in ZIP_BASED_EXTENSIONS:
             return
+        file_type = filetypes.text_after_all(file_type, ext, head)
         filetypes.check_allowed(file_type, ext, self.allowed)
 
     def inspect(self, staged: Staged, client_name: str) -> Inspected:
@@ -73,10 +74,11 @@ class Inspector:
             raise EmptyFile()
         name = sanitize_name(client_name)
         detected = self.detector.detect(staged.head, staged.reader)
-        ext = filetypes.check_allowed(detected.file_type, extension(name), self.allowed)
+        file_type = filetypes.text_after_all(detected.file_type, extension(name), staged.head)
+        ext = filetypes.check_allowed(file_type, extension(name), self.allowed)
         if not extension(name):
             name = with_extension(name, ext)
         if detected.zip is not None:
             check_zip(detected.zip, self.bombs)
-        check_pixels(detected.file_type.mime, staged.head, self.max_pixels)
-        return Inspected(staged, name, detected.file_type)
+        check_pixels(file_type.mime, staged.head, self.max_pixels)
+        return Inspected(staged, name, file_type)
