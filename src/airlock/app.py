@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from airlock import datadir
 from airlock.config import Settings
@@ -24,9 +25,42 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app = Flask("airlock", static_folder=None)
     app.config["SECRET_KEY"] = read_secret_key(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # No redirect of the router's own (merged slashes, a missing trailing slash): it would be
+    # an absolute URL built from the client's Host header.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     Airlock(app, settings=settings, storage=storage)
     app.register_blueprint(ops)
     app.register_blueprint(ui)
+    app.after_request(_security_headers)
+    app.wsgi_app = _mounted_at_root(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+# Every response of the service, error pages included, unless a route set its own (pages
+# allow their scripts and styles; file responses are sandboxed).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _mounted_at_root(wsgi_app: Any) -> Any:
+    """The service is mounted at ``/``: a ``SCRIPT_NAME`` in the environ can only come from a
+    client's header (gunicorn honours one), and would end up in ``Location`` headers."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["SCRIPT_NAME"] = ""
+        return wsgi_app(environ, start_response)
+
     return app
 
 

@@ -64,3 +64,25 @@ def test_long_names_keep_their_extension() -> None:
 )
 def test_extension(name: str, ext: str) -> None:
     assert extension(name) == ext
+
+
+@given(st.text())
+def test_no_name_becomes_a_path_or_a_dot_name_under_nfkc(raw: str) -> None:
+    folded = unicodedata.normalize("NFKC", sanitize_name(raw))
+    assert "/" not in folded and "\\" not in folded
+    assert not folded.startswith(".")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\uff0e\uff0e\uff0fetc\uff0fpasswd.txt", "passwd.txt"),  # fullwidth ../etc/passwd
+        ("\uff0ebashrc.txt", "bashrc.txt"),  # fullwidth full stop: a dot-name
+        ("a\uff3cb.txt", "b.txt"),  # fullwidth reverse solidus
+        ("\u2025\uff0fx.txt", "x.txt"),  # two-dot leader
+        ("\uff21\uff22.txt", "\uff21\uff22.txt"),  # fullwidth letters are only letters
+    ],
+)
+def test_fullwidth_path_tricks_are_neutralised_like_their_ascii_twins(raw: str,
+                                                                       expected: str) -> None:
+    assert sanitize_name(raw) == expected

@@ -20,12 +20,14 @@ _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 def sanitize_name(raw: str) -> str:
     """A safe display name for ``raw``; never empty, never a path, at most 255 UTF-8 bytes.
 
-    Unicode letters are kept (``фото.jpg`` stays ``фото.jpg``). Path parts (``/``, ``\\``)
-    are dropped keeping the last component; control, format (bidi override) and separator
-    characters are removed; leading dots and surrounding spaces go; Windows device names get a
-    ``_`` prefix; an over-long name is shortened keeping its extension.
+    Unicode letters are kept (``фото.jpg`` stays ``фото.jpg``). Path parts (``/``, ``\\``, and
+    characters that NFKC turns into them or into dots) are dropped keeping the last component;
+    control, format (bidi override) and separator characters are removed; leading dots and
+    surrounding spaces go; Windows device names get a ``_`` prefix; an over-long name is
+    shortened keeping its extension.
     """
     name = unicodedata.normalize("NFC", raw)
+    name = "".join(_path_twin(ch) for ch in name)
     name = "".join(" " if ch in "\t\r\n" else ch for ch in name)
     name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROP_CATEGORIES)
     parts = [p for p in name.replace("\\", "/").split("/") if _trim(p)]
@@ -38,6 +40,16 @@ def sanitize_name(raw: str) -> str:
     if stem.split(".")[0].strip(" ").upper() in _WINDOWS_RESERVED:
         name = "_" + name
     return _shorten(name)
+
+
+def _path_twin(ch: str) -> str:
+    """A character that compatibility normalisation (NFKC, which other systems apply) turns into
+    a dot or a path separator (fullwidth solidus and full stop, the two-dot leader) becomes that
+    ASCII twin, so it is neutralised like it; every other character is kept as it is."""
+    if ch.isascii():
+        return ch
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if any(c in "/\\." for c in folded) else ch
 
 
 def _trim(part: str) -> str:

@@ -1,0 +1,52 @@
+"""Redirects and Location headers are never built from what a client sends (Host, a
+``SCRIPT_NAME`` header), and every error page carries the security headers; against
+``airlock serve`` (gunicorn), which is where such headers reach the app."""
+
+from __future__ import annotations
+
+import http.client
+
+from tests.support.server import LiveServer
+
+
+def raw(server: LiveServer, method: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request(method, path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def test_a_doubled_slash_with_a_foreign_host_is_no_redirect_there(server: LiveServer) -> None:
+    r = raw(server, "GET", "/share//abcdef", {"Host": "evil.example"})
+    assert r.status == 404
+    assert r.getheader("Location") is None
+
+
+def test_a_missing_trailing_slash_is_no_redirect_either(server: LiveServer) -> None:
+    r = raw(server, "OPTIONS", "/api/v1/tus", {"Host": "evil.example", "Tus-Resumable": "1.0.0"})
+    assert r.getheader("Location") is None
+    assert r.status in (200, 204), r.status
+
+
+def test_a_script_name_header_does_not_reach_the_tus_location(server: LiveServer) -> None:
+    base = {**server.auth("alice"), "Tus-Resumable": "1.0.0", "Upload-Length": "5",
+            "Host": "evil.example"}  # fmt: skip
+    plain = raw(server, "POST", "/api/v1/tus/", base)
+    assert plain.status == 201 and (plain.getheader("Location") or "").startswith("/api/v1/tus/")
+    # gunicorn takes a SCRIPT_NAME header as the mount point (and refuses, on its own, one the
+    # path does not start with); the app never builds a Location from it.
+    for script_name in ("/api", "//evil.example"):
+        r = raw(server, "POST", "/api/v1/tus/", {**base, "SCRIPT_NAME": script_name})
+        assert r.status != 201, (script_name, r.status)
+        assert r.getheader("Location") is None, (script_name, r.getheader("Location"))
+
+
+def test_every_error_page_carries_the_security_headers(server: LiveServer) -> None:
+    for path in ("/no-such-page", "/api/v1/no-such-thing", "/f/nothing/here.txt"):
+        r = raw(server, "GET", path, {})
+        assert r.status == 404, (path, r.status)
+        assert r.getheader("X-Content-Type-Options") == "nosniff", path
+        assert "default-src 'none'" in (r.getheader("Content-Security-Policy") or ""), path
+        assert r.getheader("X-Frame-Options") == "DENY", path
