@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Protocol
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.sansio.multipart import (
@@ -41,8 +41,14 @@ class Limits:
     field: int
 
 
+class Readable(Protocol):
+    """A server's input stream, as the body is read from it."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 def body_chunks(
-    stream: BinaryIO, limit: int, declared: int | None, chunk_size: int = CHUNK_SIZE
+    stream: Readable, limit: int, declared: int | None, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[bytes]:
     """The request body in chunks of at most ``chunk_size``, read straight from the server's
     input stream: never past the ``declared`` Content-Length, ``TooLarge`` once more than
@@ -54,7 +60,9 @@ def body_chunks(
         try:
             chunk = stream.read(want)
         except (OSError, ClientDisconnected, ValueError) as exc:
-            raise BadRequest("The request body ended before it was complete.") from exc
+            raise BadRequest(
+                "The request body is malformed or ended before it was complete."
+            ) from exc
         if not chunk:
             if declared is not None:
                 raise BadRequest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.http import parse_options_header
@@ -19,6 +20,13 @@ from airlock.web.openapi import openapi_document
 from airlock.web.serving import send_file_bytes, send_thumbnail
 from airlock.web.state import state
 
+try:  # the production server's errors for a body it cannot parse
+    from gunicorn.http.errors import ParseException as _GunicornBodyError
+
+    _SERVER_BODY_ERRORS: tuple[type[Exception], ...] = (_GunicornBodyError,)
+except ImportError:  # pragma: no cover - another WSGI server
+    _SERVER_BODY_ERRORS = ()
+
 api = Blueprint("airlock_api", __name__)
 
 
@@ -29,7 +37,22 @@ def body_chunks_for(limit: int) -> Iterator[bytes]:
     declared = request.content_length
     if declared is None and not request.environ.get("wsgi.input_terminated"):
         return iter(())
-    return body_chunks(request.environ["wsgi.input"], limit, declared)
+    return body_chunks(_ServerInput(request.environ["wsgi.input"]), limit, declared)
+
+
+class _ServerInput:
+    """The WSGI input, with the server's own errors for a body it cannot parse (gunicorn's,
+    for a broken chunked encoding) raised as ``ValueError``: a ``400``, not a crash."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data: bytes = self._stream.read(size)
+        except _SERVER_BODY_ERRORS as exc:
+            raise ValueError(f"the request body is malformed: {type(exc).__name__}") from exc
+        return data
 
 
 def _check_declared_length(limit: int) -> None:

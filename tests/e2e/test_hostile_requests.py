@@ -1,10 +1,13 @@
-"""Redirects and Location headers are never built from what a client sends (Host, a
-``SCRIPT_NAME`` header), and every error page carries the security headers; against
-``airlock serve`` (gunicorn), which is where such headers reach the app."""
+"""Against ``airlock serve`` (gunicorn), where such requests reach the app: redirects and
+Location headers are never built from what a client sends (Host, a ``SCRIPT_NAME`` header),
+every error page carries the security headers, and a body the server cannot parse is a clear
+``400``, never a crash."""
 
 from __future__ import annotations
 
 import http.client
+import json
+import socket
 
 from tests.support.server import LiveServer
 
@@ -50,3 +53,25 @@ def test_every_error_page_carries_the_security_headers(server: LiveServer) -> No
         assert r.getheader("X-Content-Type-Options") == "nosniff", path
         assert "default-src 'none'" in (r.getheader("Content-Security-Policy") or ""), path
         assert r.getheader("X-Frame-Options") == "DENY", path
+
+
+def _exchange(server: LiveServer, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_a_broken_chunked_body_is_a_400_with_the_envelope(server: LiveServer) -> None:
+    token = server.auth("alice")["Authorization"].encode()
+    for body in (b"zz\r\nhello\r\n0\r\n\r\n", b"5\r\nhelloXX0\r\n\r\n"):
+        answer = _exchange(server, b"PUT /api/v1/files/chunked.txt HTTP/1.1\r\nHost: x\r\n"
+                           b"Authorization: " + token + b"\r\nTransfer-Encoding: chunked\r\n"
+                           b"Connection: close\r\n\r\n" + body)  # fmt: skip
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), answer[:200]
+        error = json.loads(payload)["error"]
+        assert error["code"] == "bad_request" and "malformed" in error["message"]
+    assert "Traceback" not in server.log()
