@@ -226,11 +226,11 @@ class ScanBench(rb.Bench):
             r.rep, r.attempt = rep, attempt
             attempts.append(r)
             tag = ("ok" + (" (DISTURBED)" if disturbed(r) else "")) if r.ok else f"FAILED: {r.error}"
-            extra = f"  send {r.send_s:5.2f}s  verdict wait {r.wait_s:5.2f}s" if srv is None else ""
-            log(f"{size_label(size):>8} {kind:14} {r.seconds:7.2f}s {r.mibps:7.1f} MiB/s  airlock cpu "
-                f"{r.cpu:6.2f}s  clamd cpu {r.clamd_cpu:6.2f}s  client {r.client_cpu:5.2f}s  kernel "
-                f"{r.kthread_cpu:4.2f}s  other {r.other_procs_cpu:4.2f}s  worker rss "
-                f"{r.rss_worker / MiB:6.1f} MiB  clamd rss {r.clamd_rss / MiB:6.1f} MiB{extra}  {tag}")
+            own = (f"send {r.send_s:5.2f}s  verdict wait {r.wait_s:5.2f}s" if srv is None else
+                   f"airlock cpu {r.cpu:6.2f}s  worker rss {r.rss_worker / MiB:6.1f} MiB")
+            log(f"{size_label(size):>8} {kind:14} {r.seconds:7.2f}s {r.mibps:7.1f} MiB/s  {own}  clamd cpu "
+                f"{r.clamd_cpu:6.2f}s  client {r.client_cpu:5.2f}s  kernel {r.kthread_cpu:4.2f}s  other "
+                f"{r.other_procs_cpu:4.2f}s  clamd rss {r.clamd_rss / MiB:6.1f} MiB  {tag}")
             if not (r.ok and disturbed(r)):
                 break
             if attempt < self.args.retry_disturbed:

@@ -48,8 +48,12 @@ SECURITY_HEADERS = {
 
 
 def _security_headers(response: Response) -> Response:
+    # A response with a policy of its own chose its framing too (a file may be shown in the
+    # preview frame of its own page); only nosniff and the referrer rule are added to it.
+    own_policy = "Content-Security-Policy" in response.headers
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        if not own_policy or name in ("X-Content-Type-Options", "Referrer-Policy"):
+            response.headers.setdefault(name, value)
     return response
 
 
