@@ -200,6 +200,32 @@ def gc(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--since", help="only Files stored at or after this time (RFC 3339, or a date)")
+@click.option("--rate", default="50MB", show_default=True,
+              help="read at most this many bytes per second (0: no limit)")  # fmt: skip
+@click.pass_obj
+def rescan(obj: Context, since: str | None, rate: str) -> None:
+    """Scan stored Files again; quarantine those the scanner now flags."""
+    from airlock.core.timefmt import parse_rfc3339
+    from airlock.errors import BadRequest
+    from airlock.rescan import rescan as run_rescan
+    from airlock.service import utcnow
+
+    try:
+        start = None if since is None else parse_rfc3339(
+            since if "T" in since else since + "T00:00:00Z"
+        )
+        limit = parse_size(rate)
+    except (BadRequest, ConfigError) as exc:
+        raise click.UsageError(str(getattr(exc, "message", exc))) from None
+    report = run_rescan(obj.state(), start, limit, clock=utcnow)
+    for line in report.lines():
+        click.echo(line)
+    if report.failed:
+        raise SystemExit(1)
+
+
+@main.command()
 @click.pass_obj
 def check(obj: Context) -> None:
     """Check configuration, database, storage and scanner; say what is wrong."""

@@ -341,8 +341,19 @@ class Service:
             self.storage.delete(key)
 
     def public_file(self, file_id: str) -> FileRecord:
-        """A public File for ``/f/``; anything else is ``NotFound``."""
-        return self.get_file(None, file_id)
+        """A public File for ``/f/``; anything else is ``NotFound``, a quarantined one
+        ``Gone``."""
+        return self.servable(self.get_file(None, file_id))
+
+    @staticmethod
+    def servable(record: FileRecord) -> FileRecord:
+        """``record``, unless its bytes may no longer be served (quarantined: ``Gone``)."""
+        if record.quarantined_at is not None:
+            raise Gone(
+                "This file was quarantined: the malware scanner flagged it.",
+                signature=record.quarantine_reason,
+            )
+        return record
 
     def open_content(
         self, record: FileRecord, span: Span | None, thumbnail: bool = False
@@ -405,6 +416,9 @@ class Service:
                 raise NotFound("No such link.")
             if link.expires_at <= now:
                 raise Gone("This link has expired.")
+            target = repo.get_file(conn, link.file_id)
+            if target is not None:
+                self.servable(target)  # before a download is counted
             if count and not repo.count_download(conn, link.id, now):
                 raise Gone("This link has been used up.")
             if not count and link.max_downloads is not None and (
@@ -440,4 +454,8 @@ class Service:
             "created_at": rfc3339(record.created_at),
             "expires_at": rfc3339(record.expires_at),
             "links": links,
+            # Beyond API.md's fields: why a File is no longer served, once a rescan found it.
+            "quarantine": None if record.quarantined_at is None else {
+                "at": rfc3339(record.quarantined_at), "reason": record.quarantine_reason,
+            },
         }

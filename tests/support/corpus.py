@@ -130,6 +130,12 @@ def _picture(rng: random.Random, w: int, h: int, mode: str = "RGB") -> Image.Ima
     return img.convert(mode)
 
 
+def _srgb_icc() -> bytes:
+    """An sRGB ICC profile by LittleCMS, with a fixed creation date (it writes the time now)."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return icc[:24] + struct.pack(">6H", 2024, 3, 14, 9, 26, 53) + icc[36:]
+
+
 def _save(img: Image.Image, fmt: str, **params: object) -> bytes:
     out = io.BytesIO()
     img.save(out, fmt, **params)
@@ -200,7 +206,7 @@ def pngs(rng: random.Random) -> Iterator[Item]:
     info.add_text("Comment", "zTXt: " + "compressed comment " * 20, zip=True)
     info.add_itxt("Description", "Unicode text: café, 日本語, 🚀", lang="en", tkey="Description")
     yield "png-text-chunks.png", _save(_picture(rng, 120, 90), "PNG", pnginfo=info, dpi=(300, 300))
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = _srgb_icc()
     yield "png-icc-profile.png", _save(_picture(rng, 64, 64), "PNG", icc_profile=icc)
     frames = [_picture(rng, 48, 48) for _ in range(4)]
     yield "png-animated-apng.png", _save(frames[0], "PNG", save_all=True,
@@ -244,7 +250,7 @@ def jpegs(rng: random.Random) -> Iterator[Item]:
     )
     yield "jpeg-cmyk.jpg", _save(_picture(rng, 80, 60).convert("CMYK"), "JPEG")
     yield "jpeg-444.jpg", _save(_picture(rng, 90, 90), "JPEG", subsampling=0, quality=97)
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = _srgb_icc()
     yield "jpeg-icc.jpg", _save(_picture(rng, 100, 75), "JPEG", icc_profile=icc, dpi=(72, 72))
     yield "jpeg-comment.jpg", _save(_picture(rng, 50, 50), "JPEG", comment=b"made by Airlock tests")
     yield "jpeg-restart-markers.jpg", _save(_picture(rng, 128, 128), "JPEG", restart_marker_rows=2)

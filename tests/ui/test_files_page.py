@@ -290,3 +290,26 @@ def test_keyboard_only(server: Airlock, browsing: Any) -> None:
     page.keyboard.press("Escape")
     expect(delete).to_be_focused()
     assert len(server.files(user)) == 1
+
+
+def test_a_quarantined_file_says_why_and_links_nowhere(server: Airlock, browsing: Any) -> None:
+    """What ``airlock rescan`` records (tests/e2e/test_scanning.py runs it against clamd), as
+    its owner sees it: the reason, and no link to the bytes."""
+    import sqlite3
+
+    user = server.new_user("quentin")
+    made = server.upload(user, "flagged.txt", b"later found to be bad\n")
+    server.upload(user, "fine.txt", b"still fine\n")
+    with sqlite3.connect(server.data_dir / "airlock.db") as db:
+        db.execute("UPDATE files SET quarantined_at = ?, quarantine_reason = ? WHERE id = ?",
+                   ("2026-12-01 10:00:00.000000", "Airlock.Test.Late", made["id"]))  # fmt: skip
+    b = browsing()
+    b.sign_in(user)
+    page = b.page()
+    page.goto("/files")
+    flagged = row_of(page, "flagged.txt")
+    expect(flagged.locator(".file-quarantined")).to_contain_text("Airlock.Test.Late")
+    expect(flagged.locator(".file-name")).not_to_have_attribute("href", re.compile(".+"))
+    expect(row_of(page, "fine.txt").locator(".file-name")).to_have_attribute(
+        "href", re.compile(r"/content$")
+    )

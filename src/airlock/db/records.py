@@ -40,6 +40,8 @@ class FileRecord:
     created_at: dt.datetime
     expires_at: dt.datetime | None
     thumbnail_key: str | None = None
+    quarantined_at: dt.datetime | None = None  # found infected by a rescan
+    quarantine_reason: str | None = None  # the scanner's signature name
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, or_, select, update
 
 from airlock.db.records import FileRecord, Link, Token, User
 from airlock.db.schema import files, links, tokens, users
@@ -29,6 +29,7 @@ def _file(row: Row[Any]) -> FileRecord:
     return FileRecord(
         row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
         row.visibility, row.storage_key, row.created_at, row.expires_at, row.thumbnail_key,
+        row.quarantined_at, row.quarantine_reason,
     )  # fmt: skip
 
 
@@ -169,10 +170,48 @@ def expired_files(conn: Connection, now: dt.datetime, limit: int = 500) -> list[
     rows = conn.execute(
         select(*_FILE_COLUMNS)
         .join(users, users.c.id == files.c.owner_id)
-        .where(and_(files.c.expires_at.is_not(None), files.c.expires_at <= now))
+        .where(
+            and_(
+                files.c.expires_at.is_not(None),
+                files.c.expires_at <= now,
+                files.c.quarantined_at.is_(None),  # kept for an admin to decide
+            )
+        )
         .limit(limit)
     )
     return [_file(r) for r in rows]
+
+
+def files_to_rescan(
+    conn: Connection, since: dt.datetime | None, after: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> list[FileRecord]:  # fmt: skip
+    """Files not quarantined, stored at or after ``since``, in (created_at, id) order after
+    ``after``: one page of a rescan."""
+    query = select(*_FILE_COLUMNS).join(users, users.c.id == files.c.owner_id)
+    conditions: list[ColumnElement[bool]] = [files.c.quarantined_at.is_(None)]
+    if since is not None:
+        conditions.append(files.c.created_at >= since)
+    if after is not None:
+        at, last = after
+        conditions.append(
+            or_(files.c.created_at > at, and_(files.c.created_at == at, files.c.id > last))
+        )
+    rows = conn.execute(
+        query.where(and_(*conditions)).order_by(files.c.created_at, files.c.id).limit(limit)
+    )
+    return [_file(r) for r in rows]
+
+
+def quarantine_file(conn: Connection, file_id: str, at: dt.datetime, reason: str) -> bool:
+    return bool(
+        conn.execute(
+            update(files)
+            .where(files.c.id == file_id)
+            .values(quarantined_at=at, quarantine_reason=reason[:512])
+        ).rowcount
+        == 1
+    )
 
 
 def all_storage_keys(conn: Connection) -> Iterator[str]:

@@ -91,6 +91,10 @@ files = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("thumbnail_key", String(64), nullable=True),
+    # Set by ``airlock rescan`` when the scanner flags a stored File: never served again, and
+    # kept (expiry or not) until an admin deletes it.
+    Column("quarantined_at", UTCDateTime, nullable=True),
+    Column("quarantine_reason", String(512), nullable=True),
     Index("ix_files_owner_created", "owner_id", "created_at", "id"),
     Index("ix_files_expires_at", "expires_at"),
 )

@@ -216,6 +216,13 @@ def file_schema() -> Json:
                     },
                 },
             },
+            "quarantine": nullable({
+                "type": "object",
+                "required": ["at", "reason"],
+                "description": "Set once `airlock rescan` found the File infected: its bytes "
+                "are no longer served (`410 gone`) and it is kept until an admin deletes it.",
+                "properties": {"at": TIMESTAMP, "reason": {"type": "string"}},
+            }),
         },
     }
 

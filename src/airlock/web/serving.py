@@ -29,7 +29,8 @@ def _if_range_allows(record: FileRecord) -> bool:
 
 
 def send_file_bytes(record: FileRecord) -> Response:
-    """The File's bytes as API.md's Serving section prescribes."""
+    """The File's bytes as API.md's Serving section prescribes (``410`` once quarantined)."""
+    state().service.servable(record)
     download = request.args.get("download") in ("1", "true", "yes")
     headers = serving_headers(
         filetypes.lookup(record.content_type),
@@ -92,6 +93,7 @@ def _conditional_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def send_thumbnail(record: FileRecord) -> Response:
     """The File's thumbnail (a small WebP) with the same safe headers as its bytes."""
+    state().service.servable(record)
     tag = f"{record.sha256}.thumb"
     stem = record.name.rsplit(".", 1)[0] or "thumbnail"
     headers = serving_headers(

@@ -146,6 +146,13 @@ function fillRow(row, file) {
   name.rel = "noopener";
   const expiry = row.querySelector(".file-expiry");
   expiry.textContent = file.expires_at ? `Deleted after ${formatDate(file.expires_at)}` : "";
+  if (file.quarantine) {
+    // A rescan flagged it: its bytes are no longer served; say why instead of linking to them.
+    name.removeAttribute("href");
+    expiry.textContent = `Quarantined ${formatDate(file.quarantine.at)}: the malware scanner ` +
+      `found ${file.quarantine.reason}. Its bytes are no longer served.`;
+    expiry.classList.add("file-quarantined");
+  }
   row.querySelector(".cell-size").textContent = formatBytes(file.size);
   const type = row.querySelector(".cell-type");
   type.textContent = typeLabel(file);
