@@ -185,8 +185,12 @@ def looks_binary(head: bytes) -> bool:
 
 
 _PRINTABLE_CONTROLS = frozenset("\t\n\r\f")
-# Types with a printable signature that a reader parses as that type whatever the name says.
-_PRINTABLE_SIGNATURES = frozenset({"application/pdf"})
+# Printable types that stay what they are whatever the name says: what a browser would run or
+# render as a document (markup, scripts it executes) and what a reader parses by its signature.
+_NEVER_PLAIN = frozenset({
+    "text/html", "image/svg+xml", "text/xml", "application/xml", "text/javascript",
+    "application/pdf",
+})  # fmt: skip
 
 
 def is_printable_text(head: bytes) -> bool:
@@ -204,16 +208,14 @@ def is_printable_text(head: bytes) -> bool:
 
 
 def text_after_all(detected: FileType, ext: str, head: bytes) -> FileType:
-    """libmagic guesses a type from patterns, and printable text sometimes matches one (random
-    base64 text as HP-GL or QuickTime). When the name says text, the guess is neither a text
-    type nor one a browser could run or a reader parse, and the bytes are printable text, they
-    are text: plain text, served as such."""
+    """libmagic guesses a type from patterns, and printable text often matches one: random
+    base64 as HP-GL or QuickTime, source code as C, Java or a shell script, a diff, LaTeX, a
+    one-letter file as nothing at all. When the name says text, the bytes are printable text
+    and the guess is not one a browser would run or render (HTML, SVG, XML, JavaScript) nor a
+    PDF, they are plain text: stored, and served, as such."""
     plain = lookup("text/plain")
-    if ext not in plain.extensions or detected.mime.startswith("text/"):
-        return detected
-    known = _BY_MIME.get(detected.mime)  # None: a guess outside the table, refused as it is
-    if known is not None and (known.active or known.mime in _PRINTABLE_SIGNATURES):
-        return detected
-    if detected.mime == "application/json":
+    if ext not in plain.extensions or ext in detected.extensions:
+        return detected  # not named as text, or the guess agrees with the name already
+    if detected.mime in _NEVER_PLAIN:
         return detected
     return plain if is_printable_text(head) else detected
