@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import struct
+from collections.abc import Iterator
+from typing import BinaryIO
 
+from airlock.core.inflate import PIECE, Inflation, inflated_size
 from airlock.errors import UnsafeContent
 
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 megapixels: far beyond any camera, far below a flood
@@ -76,3 +80,88 @@ def check_pixels(mime: str, head: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -
             f"The image declares {dims[0]}x{dims[1]} pixels, more than allowed.",
             width=dims[0], height=dims[1], max_pixels=max_pixels,
         )  # fmt: skip
+
+
+# PNG: compressed metadata (zTXt, iCCP, compressed iTXt) may inflate this far: real ICC
+# profiles and texts are kilobytes to a few MiB.
+MAX_PNG_METADATA = 16 * 2**20
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def check_png(stream: BinaryIO, max_metadata: int = MAX_PNG_METADATA) -> None:
+    """Raise ``UnsafeContent`` when a PNG's compressed data inflates far past what it declares:
+    the image data (IDAT) past the size its header's pixels need, or a metadata chunk past
+    ``max_metadata``. Reads the file once, in pieces, inflating with a cap."""
+    if stream.read(8) != _PNG_SIGNATURE:
+        return
+    image: Inflation | None = None
+    while True:
+        header = stream.read(8)
+        if len(header) < 8:
+            return
+        length, kind = struct.unpack(">I4s", header)
+        if kind == b"IHDR" and length >= 13:
+            data = stream.read(length)
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", data[:13])
+            row = (width * _CHANNELS.get(color, 4) * depth + 7) // 8
+            raw = height * (row + 1)
+            # Interlaced images store seven passes, each row with its filter byte: a little more.
+            need = raw + (7 * height + 8 * 1024 if interlace else 1024)
+            image = Inflation(need)
+        elif kind == b"IDAT" and image is not None:
+            for piece in _pieces(stream, length):
+                image.feed(piece)
+            if image.over:
+                raise UnsafeContent(
+                    "The image's compressed data expands far past its declared pixels.",
+                    chunk="IDAT",
+                )  # fmt: skip
+        elif kind in (b"zTXt", b"iCCP", b"iTXt") and length:
+            if length > max_metadata:  # compressed, and already past what it may expand to
+                raise UnsafeContent("The image's metadata is far larger than any real one.",
+                                    chunk=kind.decode("ascii"))  # fmt: skip
+            _check_metadata(kind, stream.read(length), max_metadata)
+        elif kind == b"IEND":
+            return
+        else:
+            stream.seek(length, io.SEEK_CUR)
+        stream.seek(4, io.SEEK_CUR)  # the CRC
+
+
+def _check_metadata(kind: bytes, data: bytes, cap: int) -> None:
+    keyword_end = data.find(b"\0")
+    if keyword_end < 0:
+        return
+    if kind == b"iTXt":  # keyword, NUL, compression flag, method, language NUL, key NUL, text
+        if len(data) < keyword_end + 3 or data[keyword_end + 1] != 1:
+            return
+        rest = data[keyword_end + 3 :]
+        for _ in range(2):
+            cut = rest.find(b"\0")
+            if cut < 0:
+                return
+            rest = rest[cut + 1 :]
+        compressed = rest
+    else:  # keyword, NUL, method, compressed data
+        compressed = data[keyword_end + 2 :]
+    if inflated_size(_split(compressed), cap) > cap:
+        raise UnsafeContent(
+            "The image's compressed metadata expands far past any real one.",
+            chunk=kind.decode("ascii"),
+        )  # fmt: skip
+
+
+def _pieces(stream: BinaryIO, length: int) -> Iterator[bytes]:
+    left = length
+    while left > 0:
+        piece = stream.read(min(left, PIECE))
+        if not piece:
+            return
+        left -= len(piece)
+        yield piece
+
+
+def _split(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), PIECE):
+        yield data[start : start + PIECE]

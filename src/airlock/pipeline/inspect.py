@@ -1,7 +1,8 @@
 """The inspector: every check an upload passes before it may become a File, cheapest first.
 
 size (enforced while staging) → empty → name → type from the bytes → allowlist and extension
-agreement → content safety (zip bombs, pixel floods). The first check that fails raises its
+agreement → content safety (zip bombs, pixel floods, PNGs and PDFs whose compressed data
+expands far past any real one, PDFs with active content). The first check that fails raises its
 ``Rejected`` error; nothing here reads the client's Content-Type. The bytes are read through the
 staging's view (the head was taken while they arrived; a zip's directory is read by ranges).
 Malware scanning and quota follow in the service.
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from airlock.core import filetypes
 from airlock.core.containers import BombLimits, check_zip
 from airlock.core.filetypes import FileType
-from airlock.core.images import DEFAULT_MAX_PIXELS, check_pixels
+from airlock.core.images import DEFAULT_MAX_PIXELS, check_pixels, check_png
 from airlock.core.names import extension, sanitize_name, with_extension
+from airlock.core.pdf import check_pdf
 from airlock.errors import EmptyFile, TooLarge, TypeNotAllowed
 from airlock.pipeline.detect import Detector, is_zip_container
 from airlock.pipeline.staging import Staged
@@ -81,4 +83,10 @@ class Inspector:
         if detected.zip is not None:
             check_zip(detected.zip, self.bombs)
         check_pixels(file_type.mime, staged.head, self.max_pixels)
+        if file_type.mime == "image/png":
+            with staged.reader() as view:
+                check_png(view)
+        elif file_type.mime == "application/pdf":
+            with staged.reader() as view:
+                check_pdf(view)
         return Inspected(staged, name, file_type)
