@@ -7,11 +7,11 @@ import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import magic
 
-from airlock.core.containers import ZipFacts, classify_zip
+from airlock.core.containers import BombLimits, Member, ZipFacts, classify_zip
 from airlock.core.filetypes import FileType, looks_binary, lookup
 
 _ZIP_FAMILY = frozenset(
@@ -75,10 +75,58 @@ def is_zip_container(file_type: FileType, head: bytes) -> bool:
     return file_type.mime in _ZIP_FAMILY and head[:4] == b"PK\x03\x04"
 
 
-def read_zip_facts(view: BinaryIO) -> ZipFacts | None:
+_ZIP_NAMES = (".zip", ".jar", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".apk", ".epub")
+_SNIFFED = 256  # members whose first bytes are looked at for a zip's signature
+_S_IFLNK = 0o120000
+
+
+def _member(info: zipfile.ZipInfo) -> Member:
+    name_bytes = len(info.filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437",
+                                          "replace"))  # fmt: skip
+    return Member(
+        info.filename, info.header_offset, info.compress_size, info.file_size,
+        symlink=(info.external_attr >> 16) & 0o170000 == _S_IFLNK, header=30 + name_bytes,
+    )  # fmt: skip
+
+
+def _inner_zips(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """Members that are zips: by name, or (the first few hundred) by their first bytes."""
+    found = []
+    for n, info in enumerate(infos):
+        if info.is_dir() or info.flag_bits & 0x1 or info.file_size < 22:
+            continue
+        if info.filename.lower().endswith(_ZIP_NAMES):
+            found.append(info)
+        elif n < _SNIFFED:
+            try:
+                with zf.open(info) as member:
+                    if member.read(4) == b"PK\x03\x04":
+                        found.append(info)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                continue  # a member that cannot be read (overlapping, say) is judged as one
+    return found
+
+
+def _nested(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: BombLimits,
+            depth: int) -> ZipFacts | None:  # fmt: skip
+    if info.file_size > limits.max_nested or depth >= limits.max_depth:
+        return None  # too large to open, or one level too deep: refused as such
+    try:
+        with zf.open(info) as member:  # seekable: zipfile inflates again from the start to seek
+            inner = read_zip_facts(cast(BinaryIO, member), limits, depth + 1)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return None  # named like a zip, and cannot be opened as one: not checked, so refused
+    return inner if inner is not None else ZipFacts((), 0, 0)  # unreadable: no more to check
+
+
+def read_zip_facts(view: BinaryIO, limits: BombLimits | None = None,
+                   depth: int = 1) -> ZipFacts | None:  # fmt: skip
     """Names, sizes and the ODF ``mimetype`` member of a zip's central directory, read by
-    seeking (a few ranged reads at the end) without decompressing anything. ``None`` when the
-    central directory is unreadable."""
+    seeking (a few ranged reads at the end) without decompressing anything; and the same of
+    the zips inside it (read through the outer one, down to ``limits.max_depth``; an inner one
+    larger than ``limits.max_nested`` is not opened: ``None``). ``None`` when the central
+    directory is unreadable."""
+    limits = limits or BombLimits()
     try:
         with zipfile.ZipFile(view) as zf:
             infos = zf.infolist()
@@ -98,6 +146,8 @@ def read_zip_facts(view: BinaryIO) -> ZipFacts | None:
                 uncompressed=sum(i.file_size for i in infos),
                 mimetype=mimetype,
                 encrypted=any(i.flag_bits & 0x1 for i in infos),
+                members=tuple(_member(i) for i in infos),
+                nested=tuple(_nested(zf, i, limits, depth) for i in _inner_zips(zf, infos)),
             )
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         # What zipfile raises for a truncated or forged central directory: not a readable zip,
