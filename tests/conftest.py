@@ -86,9 +86,9 @@ def make_app(tmp_path: Path) -> Iterator[MakeApp]:
     """Build a service app on a temp data dir; keyword arguments are settings."""
     made: list[Flask] = []
 
-    def make(**overrides: Any) -> Flask:
+    def make(clock: Any = None, **overrides: Any) -> Flask:
         overrides.setdefault("data_dir", tmp_path / f"data{len(made)}")
-        app = create_app(Settings.load({}, **overrides))
+        app = create_app(Settings.load({}, **overrides), clock=clock)
         app.config["TESTING"] = True
         app.test_client_class = BufferedClient
         made.append(app)
@@ -157,3 +157,20 @@ def s3_env(s3_server: Any) -> dict[str, str]:
 def s3_settings(s3_env: dict[str, str]) -> dict[str, str]:
     """The same as keyword arguments of ``make_app``."""
     return {k.removeprefix("AIRLOCK_").lower(): v for k, v in s3_env.items()}
+
+
+class Clock:
+    """A clock the tests move (``advance``) instead of sleeping; starts at the real now."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        import datetime as dt
+
+        self.now += dt.timedelta(seconds=seconds)

@@ -3,8 +3,10 @@ extension any other Flask app would use, plus the operations endpoints and the w
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response
@@ -17,9 +19,13 @@ from airlock.web.ops import ops
 from airlock.web.ui import ui
 
 
-def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, storage: Storage | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Flask:  # fmt: skip
     """The Airlock service app; settings from ``AIRLOCK_*`` environment variables by default,
-    files on local disk unless another ``Storage`` backend is given."""
+    files on local disk unless another ``Storage`` backend is given, the real time unless
+    another ``clock`` is."""
     settings = settings or Settings.load(os.environ)
     logging.getLogger("airlock").setLevel(settings.log_level.upper())
     app = Flask("airlock", static_folder=None)
@@ -29,7 +35,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     # an absolute URL built from the client's Host header.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
-    Airlock(app, settings=settings, storage=storage)
+    Airlock(app, settings=settings, storage=storage, clock=clock)
     app.register_blueprint(ops)
     app.register_blueprint(ui)
     app.after_request(_security_headers)

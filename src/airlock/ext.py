@@ -8,7 +8,9 @@ variables) unless a ``Settings`` is passed. State lives in ``app.extensions["air
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -36,9 +38,11 @@ class Airlock:
     def __init__(
         self, app: Flask | None = None, settings: Settings | None = None,
         url_prefix: str = "/api/v1", storage: Storage | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:  # fmt: skip
         self._settings = settings
         self._storage = storage
+        self._clock = clock
         self.url_prefix = url_prefix
         if app is not None:
             self.init_app(app)
@@ -48,7 +52,11 @@ class Airlock:
         settings = settings or self._settings or Settings.load(
             {k: v for k, v in app.config.items() if k.startswith("AIRLOCK_")}
         )
-        app.extensions["airlock"] = build_state(settings, self._storage)
+        app.extensions["airlock"] = (
+            build_state(settings, self._storage, self._clock)
+            if self._clock is not None
+            else build_state(settings, self._storage)
+        )
         app.url_map.converters.setdefault("anything", AnythingConverter)
         prefix = self.url_prefix
 

@@ -40,7 +40,7 @@ class GcReport:
 
 def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
     """One garbage-collection pass; safe to run while the service serves."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or st.service.clock()
     report = GcReport()
 
     def expired_files() -> list[FileRecord]:

@@ -3,6 +3,8 @@ per process (per app) from ``Settings``; the web layer and the CLI both use it."
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -80,10 +82,13 @@ def build_scanning(settings: Settings, metrics: Metrics | None = None) -> Scanni
     return Scanning(settings.scan, clamd, metrics)
 
 
-def build_state(settings: Settings, storage: Storage | None = None) -> AirlockState:
+def build_state(
+    settings: Settings, storage: Storage | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> AirlockState:  # fmt: skip
     """Create the data directory if needed, open (and migrate) the database, storage (as the
     settings say, unless another ``Storage`` is given) and staging; find what the storage can
-    do, once."""
+    do, once. ``clock`` is what every part takes as now (tests move it instead of sleeping)."""
     data_dir = datadir.prepare(settings.data_dir, sqlite=not settings.database_url)
     db = Database(settings.database)
     db.migrate(lock_dir=data_dir)
@@ -109,17 +114,17 @@ def build_state(settings: Settings, storage: Storage | None = None) -> AirlockSt
         Detector(), settings.allowed_types, settings.max_file_size,
         max_pixels=settings.max_image_pixels,
     )  # fmt: skip
-    service = Service(settings, db, storage, inspector, metrics, clock=utcnow,
+    service = Service(settings, db, storage, inspector, metrics, clock=clock,
                       scanning=scanning)  # fmt: skip
-    accounts = Accounts(db, clock=utcnow)
-    resumable = Resumable(settings, db, staging, service, inspector, clock=utcnow)
-    sessions = Sessions(settings, db, accounts, clock=utcnow)
-    admin = Admin(settings, db, accounts, clock=utcnow)
+    accounts = Accounts(db, clock=clock)
+    resumable = Resumable(settings, db, staging, service, inspector, clock=clock)
+    sessions = Sessions(settings, db, accounts, clock=clock)
+    admin = Admin(settings, db, accounts, clock=clock)
     direct = None
     if caps.presigner is not None:
         direct = DirectUploads(
             settings, db, storage, caps.presigner, stager.staging, service, inspector,
-            clock=utcnow,
+            clock=clock,
         )  # fmt: skip
     return AirlockState(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.http import parse_options_header
 
-from tests.conftest import MakeApp
+from tests.conftest import Clock, MakeApp, add_user
 from tests.support import samples
 
 BODY = bytes(range(256)) * 40  # 10240 bytes, text-free: a zip member keeps it an allowed type
@@ -128,12 +127,16 @@ def test_share_links(client: FlaskClient, alice: dict[str, str]) -> None:
     assert forged.status_code == 404 and forged.json["error"]["code"] == "not_found"
 
 
-def test_share_link_expiry(client: FlaskClient, alice: dict[str, str]) -> None:
+def test_share_link_expiry(make_app: MakeApp) -> None:
+    clock = Clock()
+    app = make_app(clock=clock)
+    client = app.test_client()
+    alice = add_user(app, "alice")
     f = put(client, alice, "a.png", samples.png())
     url = client.post(f"/api/v1/files/{f['id']}/links", headers=alice,
-                      json={"expires_in": 1}).json["url"]  # fmt: skip
+                      json={"expires_in": 60}).json["url"]  # fmt: skip
     assert client.get(url).status_code == 200
-    time.sleep(1.2)
+    clock.advance(61)
     r = client.get(url)
     assert r.status_code == 410
 

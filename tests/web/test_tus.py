@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import MakeApp, add_user
+from tests.conftest import Clock, MakeApp, add_user
 from tests.support import samples
 
 TUS = "/api/v1/tus/"
@@ -123,12 +122,13 @@ def test_termination(app: Flask, client: FlaskClient, alice: dict[str, str]) -> 
 
 
 def test_expiry(make_app: MakeApp) -> None:
-    app = make_app(staging_max_age=1)
+    clock = Clock()
+    app = make_app(clock=clock, staging_max_age=60)
     client = app.test_client()
     auth = add_user(app, "erin")
     r = create(client, auth, 10, filename="e.txt")
     url = r.headers["Location"]
-    time.sleep(1.2)
+    clock.advance(61)
     r = patch(client, auth, url, 0, b"12345")
     assert r.status_code == 410 and r.json["error"]["code"] == "gone"
     assert client.head(url, headers={**V, **auth}).status_code == 404
