@@ -103,7 +103,8 @@ class Settings:
     presign_lifetime: int = 3600  # seconds a direct upload's presigned POST stays valid
     scan: str = "off"  # off, optional (skipped when clamd is away) or required (fail closed)
     clamd: str = ""  # unix:///path/to/clamd.sock or tcp://host:port
-    scan_timeout: int = 30  # seconds clamd may take to take bytes or to answer
+    scan_timeout: int = 120  # seconds clamd may take to take bytes or to answer (it scans
+    # only once the last byte is in: about 10 s per GiB of text on one core, more for archives)
 
     # Fields that take sizes with unit suffixes.
     _SIZES = ("max_file_size", "max_request_size", "max_part_header_size", "max_field_size",
