@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from airlock import datadir
 from airlock.config import Settings
@@ -40,6 +41,13 @@ def create_app(
     app.register_blueprint(ui)
     app.after_request(_security_headers)
     app.wsgi_app = _mounted_at_root(app.wsgi_app)  # type: ignore[method-assign]
+    if settings.trusted_proxies:
+        # The client's address (sign-in limits per address) and scheme (Secure cookies) as the
+        # configured number of proxies report them; never the Host, and without trusted
+        # proxies no forwarded header is believed at all.
+        n = settings.trusted_proxies
+        fixed = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = fixed  # type: ignore[method-assign]
     return app
 
 

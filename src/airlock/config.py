@@ -90,6 +90,7 @@ class Settings:
     session_lifetime: int = 7 * 24 * 3600  # seconds a browser sign-in lasts
     login_attempts: int = 10  # failed sign-ins per user name per 15 minutes (5x per address)
     cookie_secure: bool = False  # mark the session cookie Secure even on plain-HTTP requests
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
     log_level: str = "INFO"
     storage: str = "local"  # local: files under DATA_DIR/files; s3: an S3-compatible bucket
     s3_endpoint: str = ""  # empty: AWS's own endpoint for the region
@@ -187,6 +188,10 @@ class Settings:
             raise ConfigError(
                 "AIRLOCK_MAX_REQUEST_SIZE is smaller than AIRLOCK_MAX_FILE_SIZE, so no file of the "
                 "largest allowed size could be sent; raise it or leave it unset."
+            )
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError(
+                "AIRLOCK_TRUSTED_PROXIES is how many proxies stand in front (0 to 5)."
             )
         if self.login_attempts < 1:
             raise ConfigError("AIRLOCK_LOGIN_ATTEMPTS must be at least 1.")

@@ -163,3 +163,21 @@ def test_one_address_cannot_try_many_names(make_app) -> None:
     # Another address is not affected.
     r = client.post("/api/v1/session", json=body, environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert r.status_code == 401
+
+
+def test_forwarded_addresses_count_only_behind_trusted_proxies(make_app) -> None:
+    """Behind a load balancer every client has its address: the per-address limit needs the
+    forwarded one. Without ``AIRLOCK_TRUSTED_PROXIES`` a client's X-Forwarded-For is ignored,
+    so it cannot dodge that limit by inventing addresses."""
+
+    def failures_until_limited(app: Flask) -> int:
+        client = app.test_client()
+        for i in range(20):
+            body = {"username": f"guess{i}", "password": "bad password"}
+            headers = {"X-Forwarded-For": f"203.0.113.{i}"}
+            if client.post("/api/v1/session", json=body, headers=headers).status_code == 429:
+                return i
+        return 20
+
+    assert failures_until_limited(make_app(login_attempts=2)) == 10  # one address: 5 x 2
+    assert failures_until_limited(make_app(login_attempts=2, trusted_proxies=1)) == 20
