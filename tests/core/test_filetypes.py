@@ -102,6 +102,10 @@ def test_printable_text_that_libmagic_mislabels_is_text_when_the_name_says_so() 
     assert text_after_all(hpgl, "txt", b"\x01\x02binary" * 10) is hpgl  # not printable
     for kept in ("text/html", "image/svg+xml", "application/pdf"):  # runnable, or parsed as such
         assert text_after_all(lookup(kept), "txt", b"plain enough").mime == kept
+    shell = lookup("text/x-shellscript")
+    assert text_after_all(shell, "txt", b"#!/bin/sh\necho hi\n") is shell  # runs as it is
+    python = lookup("text/x-script.python")  # libmagic's guess for a fenced block in Markdown
+    assert text_after_all(python, "md", b"# Notes\n```\nimport os\n```\n").mime == "text/plain"
     assert is_printable_text("caf\u00e9 \u2603\r\n\t".encode())
     assert is_printable_text("\ufeffBOM first".encode())
     assert is_printable_text("cut inside \u00e9".encode()[:-1])  # the head ends mid-character

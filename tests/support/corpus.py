@@ -964,7 +964,6 @@ def texts(rng: random.Random) -> Iterator[Item]:
     yield "txt-large-300k.txt", _prose(rng, 700).encode()
     yield "txt-source-c.txt", _C_SOURCE.encode()
     yield "txt-source-python.txt", _PY_SOURCE.encode()
-    yield "txt-source-shell.txt", _SH_SOURCE.encode()
     yield "txt-source-java.txt", _JAVA_SOURCE.encode()
     yield "txt-source-sql.txt", _SQL_SOURCE.encode()
     yield "txt-email.txt", _EMAIL.encode()
@@ -2167,10 +2166,12 @@ def webms(rng: random.Random) -> Iterator[Item]:
 
 
 def runnable_as_txt() -> list[Item]:
-    """Text a browser would run or render, named ``.txt``: refused by design (the bytes say
-    what it is), so not part of the corpus of files that must pass."""
+    """Text a browser would run or render, or a script that runs as it is (``#!``), named
+    ``.txt``: refused by design (the bytes say what it is), so not part of the corpus of files
+    that must pass."""
     return [
         ("txt-source-javascript.txt", _JS_SOURCE.encode()),
+        ("txt-source-shell.txt", _SH_SOURCE.encode()),
         ("page.txt", b"<!DOCTYPE html><html><body><p>hello</p></body></html>\n"),
         ("drawing.txt", b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>\n'),
     ]

@@ -434,10 +434,11 @@ def test_random_base64_texts_upload_over_http(make_app: MakeApp) -> None:
     assert not refusals, report(refusals, len(sample), "POST /api/v1/files")
 
 
-def test_text_a_browser_would_run_is_refused_even_named_txt(app: Flask) -> None:
+def test_runnable_text_is_refused_even_named_txt(app: Flask) -> None:
     refused = {r.name: r.code for r in inspect_all(app, corpus.runnable_as_txt())}
     assert refused == {
         "txt-source-javascript.txt": "type_not_allowed",
+        "txt-source-shell.txt": "type_not_allowed",
         "page.txt": "type_not_allowed",
         "drawing.txt": "type_not_allowed",
     }, refused

@@ -211,11 +211,15 @@ def text_after_all(detected: FileType, ext: str, head: bytes) -> FileType:
     """libmagic guesses a type from patterns, and printable text often matches one: random
     base64 as HP-GL or QuickTime, source code as C, Java or a shell script, a diff, LaTeX, a
     one-letter file as nothing at all. When the name says text, the bytes are printable text
-    and the guess is not one a browser would run or render (HTML, SVG, XML, JavaScript) nor a
-    PDF, they are plain text: stored, and served, as such."""
+    and the guess is not one a browser would run or render (HTML, SVG, XML, JavaScript), nor a
+    PDF, nor a script that starts with its interpreter line (``#!``: it runs as it is), they
+    are plain text: stored, and served, as such. (Source code, such as a fenced Python block in
+    Markdown, is only text.)"""
     plain = lookup("text/plain")
     if ext not in plain.extensions or ext in detected.extensions:
         return detected  # not named as text, or the guess agrees with the name already
     if detected.mime in _NEVER_PLAIN:
         return detected
+    if head.startswith(b"#!") and detected.mime in _BY_MIME and detected.active:
+        return detected  # a script that runs as it is (its interpreter line), named as text
     return plain if is_printable_text(head) else detected
