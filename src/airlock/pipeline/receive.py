@@ -137,6 +137,10 @@ class _FormReader:
         while True:
             try:
                 event = self.decoder.next_event()
+            except UnicodeDecodeError:  # its own text names codecs and byte positions
+                raise MalformedMultipart(
+                    "The multipart body is malformed (a part's headers are not UTF-8)."
+                ) from None
             except ValueError as exc:
                 raise MalformedMultipart(f"The multipart body is malformed ({exc}).") from None
             if isinstance(event, NeedData):
