@@ -94,6 +94,26 @@ def append_results(out: str, text: str, rewrite: bool = False) -> None:
     log(f"wrote {out}")
 
 
+def report_tail(md: list[str], memories: list[tuple[str, dict[str, str]]], targets: list[str],
+                notes: list[str], failed: list[str], logs: dict[str, str]) -> None:
+    """Append the end every benchmark's section shares: worker memory (``(heading, lines)``
+    per snapshot), targets, and notes (with the failures and, when there are any, the servers'
+    log tails)."""
+    for heading, mem in memories:
+        if mem:
+            md.extend([heading, ""])
+            md.extend(f"- {key}: {line}" for key, line in mem.items())
+            md.append("")
+    md.extend(["Targets:", "", *targets, ""])
+    if notes or failed:
+        md.extend(["Notes:", ""])
+        md.extend("- " + n.replace("\n", "\n  ") for n in notes)
+        md.extend(f"- FAILED {line}" for line in failed)
+        if failed:
+            md.extend(f"- {key} log tail:\n\n```\n{tail}\n```" for key, tail in logs.items() if tail)
+        md.append("")
+
+
 def parse_size(text: str) -> int:
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     mult = {"K": 1 << 10, "M": MiB, "G": GiB}
@@ -1231,27 +1251,14 @@ def main() -> int:
         md.append("")
         md.extend(mem_lines)
         md.append("")
-    if memory_end:
-        md.append("Worker memory at the end of the run (MiB; uss = pages only that process has, pss = "
-                  "its share of the rest):")
-        md.append("")
-        for key, line in memory_end.items():
-            md.append(f"- {key}: {line}")
-        md.append("")
-    md.append("Targets:")
-    md.append("")
-    md.extend(target_lines)
-    md.append("")
-    if bench.notes or failures:
-        md.append("Notes:")
-        md.append("")
-        for n in bench.notes:
-            md.append("- " + n.replace("\n", "\n  "))
-        for r in failures:
-            md.append(f"- FAILED {r.server} {r.op} {size_label(r.size)}: {r.error}")
-        if failures and airlock_log:
-            md.append("- Airlock server log tail:\n\n```\n" + airlock_log + "\n```")
-        md.append("")
+    report_tail(
+        md,
+        [("Worker memory at the end of the run (MiB; uss = pages only that process has, pss = "
+          "its share of the rest):", memory_end)],
+        target_lines, bench.notes,
+        [f"{r.server} {r.op} {size_label(r.size)}: {r.error}" for r in failures],
+        {"Airlock server": airlock_log},
+    )
     text = "\n".join(md)
     print()
     print(text)

@@ -699,32 +699,16 @@ def main() -> int:
         md.append("")
         md.extend(mem_lines)
         md.append("")
-    for title, mem in (("right after start, before any upload", memory_start),
-                       ("at the end of the run", memory_end)):
-        if mem:
-            md.append(f"Worker memory {title} (MiB; uss = pages only that process has):")
-            md.append("")
-            for key, line in mem.items():
-                md.append(f"- {key}: {line}")
-            md.append("")
-    md.append("Targets:")
-    md.append("")
-    md.extend(target_lines)
-    md.append("")
-    if bench.notes or failures or leftover:
-        md.append("Notes:")
-        md.append("")
-        for n in bench.notes:
-            md.append("- " + n.replace("\n", "\n  "))
-        for line in leftover:
-            md.append(f"- left in the bucket after the run: {line}")
-        for r in failures:
-            md.append(f"- FAILED {r.server} {r.op} {size_label(r.size)} (repeat {r.rep + 1}): {r.error}")
-        if failures:
-            for key, tail in server_logs.items():
-                md.append(f"- {key} log tail:\n\n```\n{tail}\n```")
-            md.append(f"- SeaweedFS log tail:\n\n```\n{weed_log}\n```")
-        md.append("")
+    rb.report_tail(
+        md,
+        [(f"Worker memory {title} (MiB; uss = pages only that process has):", mem)
+         for title, mem in (("right after start, before any upload", memory_start),
+                            ("at the end of the run", memory_end))],
+        target_lines,
+        [*bench.notes, *(f"left in the bucket after the run: {line}" for line in leftover)],
+        [f"{r.server} {r.op} {size_label(r.size)} (repeat {r.rep + 1}): {r.error}" for r in failures],
+        {**server_logs, "SeaweedFS": weed_log},
+    )
     text = "\n".join(md)
     print()
     print(text)

@@ -639,27 +639,15 @@ def main() -> int:
     for title, lines in (("Where the time goes:", time_lines), ("CPU:", cpu_lines), ("Memory:", mem_lines)):
         if lines:
             md.extend([title, "", *lines, ""])
-    for title, mem in (("right after start, before any upload", memory_start),
-                       ("at the end of the run", memory_end)):
-        if mem:
-            md.append(f"Worker memory {title} (MiB; uss = pages only that process has):")
-            md.append("")
-            for key, line in mem.items():
-                md.append(f"- {key}: {line}")
-            md.append("")
-    md.extend(["Targets:", "", *target_lines, ""])
-    if bench.notes or failures:
-        md.append("Notes:")
-        md.append("")
-        for n in bench.notes:
-            md.append("- " + n.replace("\n", "\n  "))
-        for r in failures:
-            md.append(f"- FAILED {r.kind} {size_label(r.size)} (repeat {r.rep + 1}): {r.error}")
-        if failures:
-            for key, tail in server_logs.items():
-                md.append(f"- {key} log tail:\n\n```\n{tail}\n```")
-            md.append(f"- clamd log tail:\n\n```\n{clamd_log[-1500:]}\n```")
-        md.append("")
+    rb.report_tail(
+        md,
+        [(f"Worker memory {title} (MiB; uss = pages only that process has):", mem)
+         for title, mem in (("right after start, before any upload", memory_start),
+                            ("at the end of the run", memory_end))],
+        target_lines, bench.notes,
+        [f"{r.kind} {size_label(r.size)} (repeat {r.rep + 1}): {r.error}" for r in failures],
+        {**server_logs, "clamd": clamd_log[-1500:]},
+    )
     text = "\n".join(md)
     print()
     print(text)

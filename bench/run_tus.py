@@ -1247,27 +1247,11 @@ def main() -> int:
         md.append("")
         md.extend(mem_lines)
         md.append("")
-    if memory_end:
-        md.append("Worker memory at the end of the run (MiB):")
-        md.append("")
-        for key, line in memory_end.items():
-            md.append(f"- {key}: {line}")
-        md.append("")
-    md.append("Targets:")
-    md.append("")
-    md.extend(target_lines)
-    md.append("")
-    if bench.notes or failures:
-        md.append("Notes:")
-        md.append("")
-        for n in bench.notes:
-            md.append("- " + n.replace("\n", "\n  "))
-        for r in failures:
-            md.append(f"- FAILED {r.server} {r.op} {size_label(r.size)}: {r.error}")
-        if failures:
-            for key, tail in server_logs.items():
-                md.append(f"- {key} log tail:\n\n```\n{tail}\n```")
-        md.append("")
+    rb.report_tail(
+        md, [("Worker memory at the end of the run (MiB):", memory_end)], target_lines,
+        bench.notes, [f"{r.server} {r.op} {size_label(r.size)}: {r.error}" for r in failures],
+        server_logs,
+    )
     text = "\n".join(md)
     print()
     print(text)
