@@ -13,15 +13,11 @@ import pytest
 from airlock.core.containers import BombLimits, check_zip
 from airlock.errors import UnsafeContent
 from airlock.pipeline.detect import read_zip_facts
+from tests.support import samples
 
 
 def zip_of(members: dict[str, bytes], deflate: bool = True) -> bytes:
-    buf = io.BytesIO()
-    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    with zipfile.ZipFile(buf, "w", method) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
+    return samples.zip_of(members, stored=not deflate)
 
 
 def check(data: bytes, limits: BombLimits | None = None) -> None:

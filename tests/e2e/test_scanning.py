@@ -46,32 +46,27 @@ def running(clamd: Clamd) -> Iterator[Clamd]:
         clamd.resume()
 
 
-def _server(tmp_path_factory: pytest.TempPathFactory, backend: Backend, clamd: Clamd,
-            mode: str) -> LiveServer:  # fmt: skip
+def _serving(tmp_path_factory: pytest.TempPathFactory, backend: Backend, clamd: Clamd,
+             mode: str) -> Iterator[LiveServer]:  # fmt: skip
     env = {"AIRLOCK_SCAN": mode, "AIRLOCK_CLAMD": clamd.url, "AIRLOCK_SCAN_TIMEOUT": "3"}
     live = backend.server(tmp_path_factory.mktemp(f"scan-{mode}") / "data", env=env)
-    live.add_user("alice", admin=True)
-    return live
+    try:
+        live.add_user("alice", admin=True)
+        yield live
+    finally:
+        live.stop()
 
 
 @pytest.fixture(scope="module")
 def required(tmp_path_factory: pytest.TempPathFactory, backend: Backend,
              clamd: Clamd) -> Iterator[LiveServer]:  # fmt: skip
-    live = _server(tmp_path_factory, backend, clamd, "required")
-    try:
-        yield live
-    finally:
-        live.stop()
+    yield from _serving(tmp_path_factory, backend, clamd, "required")
 
 
 @pytest.fixture(scope="module")
 def optional(tmp_path_factory: pytest.TempPathFactory, backend: Backend,
              clamd: Clamd) -> Iterator[LiveServer]:  # fmt: skip
-    live = _server(tmp_path_factory, backend, clamd, "optional")
-    try:
-        yield live
-    finally:
-        live.stop()
+    yield from _serving(tmp_path_factory, backend, clamd, "optional")
 
 
 def file_names(server: LiveServer) -> list[str]:
