@@ -118,14 +118,9 @@ class Scanning:
         self._metrics = metrics
 
     def start(self) -> StreamScan | None:
-        """A scan to feed with a one-pass body as it arrives (None when scanning is off, or
-        when clamd cannot be reached now: the check then scans the staged bytes)."""
-        if self.clamd is None:
-            return None
-        try:
-            return StreamScan(self.clamd)
-        except ClamdError:
-            return None
+        """A scan to feed with a one-pass body as it arrives (None when scanning is off). Its
+        thread connects to clamd; if that fails, the check scans the staged bytes instead."""
+        return StreamScan(self.clamd) if self.clamd is not None else None
 
     def check(self, staged: Staged, name: str) -> None:
         """``MalwareDetected`` for an infected upload; ``ScannerUnavailable`` when scanning is
