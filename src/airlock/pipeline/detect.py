@@ -78,6 +78,9 @@ def is_zip_container(file_type: FileType, head: bytes) -> bool:
 _ZIP_NAMES = (".zip", ".jar", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".apk", ".epub")
 _SNIFFED = 256  # members whose first bytes are looked at for a zip's signature
 _S_IFLNK = 0o120000
+# What zipfile raises for a truncated or forged archive or member (an unknown compression
+# method included): not readable as a zip.
+_UNREADABLE = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
 
 
 def _member(info: zipfile.ZipInfo) -> Member:
@@ -102,7 +105,7 @@ def _inner_zips(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[zipfi
                 with zf.open(info) as member:
                     if member.read(4) == b"PK\x03\x04":
                         found.append(info)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+            except _UNREADABLE:
                 continue  # a member that cannot be read (overlapping, say) is judged as one
     return found
 
@@ -114,7 +117,7 @@ def _nested(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: BombLimits,
     try:
         with zf.open(info) as member:  # seekable: zipfile inflates again from the start to seek
             inner = read_zip_facts(cast(BinaryIO, member), limits, depth + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    except _UNREADABLE:
         return None  # named like a zip, and cannot be opened as one: not checked, so refused
     return inner if inner is not None else ZipFacts((), 0, 0)  # unreadable: no more to check
 
@@ -149,7 +152,7 @@ def read_zip_facts(view: BinaryIO, limits: BombLimits | None = None,
                 members=tuple(_member(i) for i in infos),
                 nested=tuple(_nested(zf, i, limits, depth) for i in _inner_zips(zf, infos)),
             )
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except _UNREADABLE:
         # What zipfile raises for a truncated or forged central directory: not a readable zip,
         # so the bytes are judged by libmagic's verdict alone.
         return None
