@@ -114,6 +114,30 @@ def report_tail(md: list[str], memories: list[tuple[str, dict[str, str]]], targe
         md.append("")
 
 
+def stop_servers(servers: dict, bench, label=lambda key, srv: key) -> dict[str, str]:
+    """Stop every server, newest first; note any that died during the run. Their log tails."""
+    tails = {}
+    for key in reversed(list(servers)):
+        srv = servers[key]
+        name = label(key, srv)
+        if srv.proc and srv.proc.poll() is not None and bench:
+            bench.note(f"{name} exited during the run with code {srv.proc.returncode}; "
+                       f"log tail:\n{srv.log_tail(10)}")
+        log(f"stopping {name}")
+        srv.stop()
+        tails[key] = srv.log_tail(30)
+    return tails
+
+
+def publish(md: list[str], out: str, write: bool = True, rewrite: bool = False) -> None:
+    """Print the section and (unless told not to) append it to the results file."""
+    text = "\n".join(md)
+    print()
+    print(text)
+    if write:
+        append_results(out, text, rewrite=rewrite)
+
+
 def parse_size(text: str) -> int:
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     mult = {"K": 1 << 10, "M": MiB, "G": GiB}
@@ -1167,16 +1191,8 @@ def main() -> int:
         log("interrupted")
         rc = 130
     finally:
-        for key in reversed(list(servers)):
-            srv = servers[key]
-            if srv.proc and srv.proc.poll() is not None:
-                bench.note(f"{key} exited during the run with code {srv.proc.returncode}; "
-                           f"log tail:\n{srv.log_tail(10)}")
-            log(f"stopping {key}")
-            srv.stop()
-        airlock_log = ""
-        if "airlock" in servers:
-            airlock_log = servers["airlock"].log_tail(40)
+        tails = stop_servers(servers, bench)
+        airlock_log = tails.get("airlock", "")
         if args.keep:
             log(f"keeping {work}")
         else:
@@ -1259,11 +1275,7 @@ def main() -> int:
         [f"{r.server} {r.op} {size_label(r.size)}: {r.error}" for r in failures],
         {"Airlock server": airlock_log},
     )
-    text = "\n".join(md)
-    print()
-    print(text)
-
-    append_results(args.out, text, rewrite=args.rewrite)
+    publish(md, args.out, rewrite=args.rewrite)
     if failures:
         rc = rc or 2
     return rc

@@ -595,15 +595,7 @@ def main() -> int:
         log("interrupted")
         rc = 130
     finally:
-        server_logs = {}
-        for key in reversed(list(servers)):
-            srv = servers[key]
-            if srv.proc and srv.proc.poll() is not None and bench:
-                bench.note(f"{key} exited during the run with code {srv.proc.returncode}; "
-                           f"log tail:\n{srv.log_tail(10)}")
-            log(f"stopping {key}")
-            srv.stop()
-            server_logs[key] = srv.log_tail(30)
+        server_logs = rb.stop_servers(servers, bench)
         log("stopping SeaweedFS")
         try:
             weed_log = s3.log(30)
@@ -709,11 +701,7 @@ def main() -> int:
         [f"{r.server} {r.op} {size_label(r.size)} (repeat {r.rep + 1}): {r.error}" for r in failures],
         {**server_logs, "SeaweedFS": weed_log},
     )
-    text = "\n".join(md)
-    print()
-    print(text)
-    if not args.no_write:
-        rb.append_results(args.out, text)
+    rb.publish(md, args.out, write=not args.no_write)
     if failures:
         rc = rc or 2
     return rc

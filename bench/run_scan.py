@@ -548,15 +548,7 @@ def main() -> int:
         log("interrupted")
         rc = 130
     finally:
-        server_logs = {}
-        for key in reversed(list(servers)):
-            srv = servers[key]
-            if srv.proc and srv.proc.poll() is not None and bench:
-                bench.note(f"{srv.name} exited during the run with code {srv.proc.returncode}; "
-                           f"log tail:\n{srv.log_tail(10)}")
-            log(f"stopping {srv.name}")
-            srv.stop()
-            server_logs[key] = srv.log_tail(30)
+        server_logs = rb.stop_servers(servers, bench, lambda key, srv: srv.name)
         clamd_log = daemon.log()
         log("stopping clamd")
         daemon.stop()
@@ -648,11 +640,7 @@ def main() -> int:
         [f"{r.kind} {size_label(r.size)} (repeat {r.rep + 1}): {r.error}" for r in failures],
         {**server_logs, "clamd": clamd_log[-1500:]},
     )
-    text = "\n".join(md)
-    print()
-    print(text)
-    if not args.no_write:
-        rb.append_results(args.out, text)
+    rb.publish(md, args.out, write=not args.no_write)
     if failures:
         rc = rc or 2
     return rc

@@ -1252,11 +1252,7 @@ def main() -> int:
         bench.notes, [f"{r.server} {r.op} {size_label(r.size)}: {r.error}" for r in failures],
         server_logs,
     )
-    text = "\n".join(md)
-    print()
-    print(text)
-    if not args.no_write:
-        rb.append_results(args.out, text)
+    rb.publish(md, args.out, write=not args.no_write)
     if failures:
         rc = rc or 2
     return rc
