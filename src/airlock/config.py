@@ -23,6 +23,7 @@ DEFAULT_ALLOWED_TYPES = (
 )  # fmt: skip
 
 SCAN_MODES = ("off", "optional", "required")
+PDF_ACTIVE_CONTENT = ("refuse", "attachment")
 # ``AIRLOCK_*`` variables that are not settings of the server: read by ``airlock upload`` (the
 # client) and by scripts/setup. Any other unknown ``AIRLOCK_*`` name is refused: a typo must
 # not leave a limit silently at its default.
@@ -83,6 +84,8 @@ class Settings:
     max_field_size: int = 64 * 1024
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
     max_image_pixels: int = 100_000_000
+    image_reencode: bool = False  # rewrite accepted raster images, dropping metadata and tails
+    pdf_active_content: str = "refuse"  # refuse, or attachment: stored, never shown inline
     default_quota: int = 0  # 0: no quota for users created without --quota
     staging_max_age: int = 24 * 3600  # seconds an unfinished upload's bytes are kept
     max_link_lifetime: int = 365 * 24 * 3600
@@ -220,6 +223,11 @@ class Settings:
             raise ConfigError("AIRLOCK_DATABASE_URL must be a URL such as postgresql://host/db.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("AIRLOCK_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        if self.pdf_active_content not in PDF_ACTIVE_CONTENT:
+            raise ConfigError(
+                "AIRLOCK_PDF_ACTIVE_CONTENT must be refuse or attachment, not "
+                f"{self.pdf_active_content!r}."
+            )
         self._validate_storage()
         self._validate_scan()
 

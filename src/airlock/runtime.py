@@ -18,6 +18,7 @@ from airlock.metrics import Metrics
 from airlock.pipeline.detect import Detector
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.receive import Limits
+from airlock.pipeline.reencode import Reencoder
 from airlock.pipeline.staging import Stager
 from airlock.resumable import Resumable
 from airlock.scan.clamd import Address, Clamd
@@ -113,9 +114,13 @@ def build_state(
     inspector = Inspector(
         Detector(), settings.allowed_types, settings.max_file_size,
         max_pixels=settings.max_image_pixels,
+        allow_active_pdf=settings.pdf_active_content == "attachment",
     )  # fmt: skip
+    reencoder = (
+        Reencoder(stager.staging, settings.max_file_size) if settings.image_reencode else None
+    )
     service = Service(settings, db, storage, inspector, metrics, clock=clock,
-                      scanning=scanning)  # fmt: skip
+                      scanning=scanning, reencoder=reencoder)  # fmt: skip
     accounts = Accounts(db, clock=clock)
     resumable = Resumable(settings, db, staging, service, inspector, clock=clock)
     sessions = Sessions(settings, db, accounts, clock=clock)

@@ -4,6 +4,7 @@ database transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -37,6 +38,7 @@ from airlock.metrics import Metrics
 from airlock.pipeline.commit import commit, undo
 from airlock.pipeline.inspect import Inspected, Inspector
 from airlock.pipeline.receive import Form
+from airlock.pipeline.reencode import Reencoder
 from airlock.pipeline.staging import Staged
 from airlock.scan.scanning import Scanning
 from airlock.storage.base import Storage
@@ -70,6 +72,12 @@ class UploadOptions:
         return cls(vis, exp)
 
 
+def _discard(*staged: Staged) -> None:
+    """Delete staged bytes, each once (an upload and its re-encoded rewrite)."""
+    for one in dict.fromkeys(staged):
+        one.discard()
+
+
 @dataclass(frozen=True)
 class RejectedUpload:
     name: str
@@ -88,8 +96,10 @@ class Service:
         metrics: Metrics,
         clock: Callable[[], dt.datetime] = utcnow,
         scanning: Scanning | None = None,
+        reencoder: Reencoder | None = None,
     ) -> None:
         self.scanning = scanning
+        self.reencoder = reencoder
         self.settings = settings
         self.db = db
         self.storage = storage
@@ -103,20 +113,27 @@ class Service:
         self, user: User, staged: Staged, client_name: str, opts: UploadOptions
     ) -> FileRecord:
         """Inspect a staged upload and make it a File, or raise its rejection. The staged bytes
-        are the File's afterwards, or gone: on failure no bytes and no row remain."""
+        (or, with image re-encoding on, their clean rewrite) are the File's afterwards, or
+        gone: on failure no bytes and no row remain."""
+        original = staged
         try:
             inspected = self.inspector.inspect(staged, client_name)
             if self.scanning is not None:
                 self.scanning.check(staged, client_name)
+            if self.reencoder is not None and self.reencoder.applies(inspected.file_type.mime):
+                staged = self.reencoder.apply(staged, inspected.file_type.mime)
+                inspected = dataclasses.replace(inspected, staged=staged)
             self._check_quota(user, staged.size, locked=None)
             record = self._commit(user, inspected, opts)
         except Rejected as exc:
-            staged.discard()
+            _discard(original, staged)
             self.record_rejection(user, client_name, exc, staged)
             raise
         except BaseException:
-            staged.discard()
+            _discard(original, staged)
             raise
+        if staged is not original:
+            original.discard()
         self._observe("stored", "", user, staged, record.name, record)
         return record
 
@@ -190,6 +207,7 @@ class Service:
                     visibility=opts.visibility,
                     storage_key=committed.key,
                     thumbnail_key=committed.thumbnail_key,
+                    attachment_only=inspected.attachment_only,
                     created_at=now,
                     expires_at=now + dt.timedelta(seconds=opts.expires_in)
                     if opts.expires_in
@@ -454,7 +472,10 @@ class Service:
             "created_at": rfc3339(record.created_at),
             "expires_at": rfc3339(record.expires_at),
             "links": links,
-            # Beyond API.md's fields: why a File is no longer served, once a rescan found it.
+            # Beyond API.md's fields: a File never shown inline whatever its type (a PDF with
+            # scripts, accepted with AIRLOCK_PDF_ACTIVE_CONTENT=attachment), and why a File is no
+            # longer served, once a rescan found it.
+            "attachment_only": record.attachment_only,
             "quarantine": None if record.quarantined_at is None else {
                 "at": rfc3339(record.quarantined_at), "reason": record.quarantine_reason,
             },

@@ -107,3 +107,19 @@ def test_a_stream_that_inflates_to_hundreds_of_mib_is_a_bomb() -> None:
     with pytest.raises(UnsafeContent, match="expands far past"):
         check_pdf(io.BytesIO(_pdf(_CATALOG, _PAGES, bomb + b"\nendstream")))
 
+
+
+def test_allowed_active_content_is_reported_not_refused() -> None:
+    action = b"<< /Type /Catalog /Pages 2 0 R /OpenAction 3 0 R >>"
+    js = b"<< /S /JavaScript /JS (app.alert(1)) >>"
+    found = check_pdf(io.BytesIO(_pdf(action, _PAGES, js)), allow_active=True)
+    assert found == {"OpenAction", "JavaScript", "JS"}
+    plain = _pdf(_CATALOG, _PAGES, _stream(b"BT (Hello) Tj ET"))
+    assert check_pdf(io.BytesIO(plain), allow_active=True) == frozenset()
+
+
+def test_a_bomb_is_refused_even_when_active_content_is_allowed() -> None:
+    payload = _zeros(300 * 2**20)
+    bomb = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(payload) + payload
+    with pytest.raises(UnsafeContent, match="expands far past"):
+        check_pdf(io.BytesIO(_pdf(_CATALOG, _PAGES, bomb + b"\nendstream")), allow_active=True)

@@ -78,3 +78,12 @@ def test_cors_origins_must_be_origins() -> None:
             Settings.load({"AIRLOCK_CORS_ORIGINS": bad})
     ok = Settings.load({"AIRLOCK_CORS_ORIGINS": "https://a.example, http://b.example:8080/, *"})
     assert ok.cors_origins == ("https://a.example", "http://b.example:8080", "*")
+
+
+def test_content_safety_settings_take_only_what_they_name() -> None:
+    with pytest.raises(ConfigError, match="AIRLOCK_PDF_ACTIVE_CONTENT must be refuse or attachment"):
+        Settings.load({"AIRLOCK_PDF_ACTIVE_CONTENT": "allow"})
+    with pytest.raises(ConfigError, match="AIRLOCK_IMAGE_REENCODE='sometimes' is not valid"):
+        Settings.load({"AIRLOCK_IMAGE_REENCODE": "sometimes"})
+    defaults = Settings.load({})
+    assert (defaults.pdf_active_content, defaults.image_reencode) == ("refuse", False)

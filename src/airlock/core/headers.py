@@ -29,10 +29,12 @@ def content_disposition(name: str, inline: bool) -> str:
 
 
 def serving_headers(
-    file_type: FileType, name: str, *, public: bool, download: bool, sha256: str
-) -> dict[str, str]:
-    """Every header a response carrying a File's bytes gets, except length and range ones."""
-    inline = inline_ok(file_type) and not download
+    file_type: FileType, name: str, *, public: bool, download: bool, sha256: str,
+    attachment_only: bool = False,
+) -> dict[str, str]:  # fmt: skip
+    """Every header a response carrying a File's bytes gets, except length and range ones.
+    ``attachment_only``: never inline, whatever the type allows."""
+    inline = inline_ok(file_type) and not download and not attachment_only
     headers = dict(SECURITY_HEADERS)
     headers["Content-Type"] = file_type.serve_as
     headers["Content-Disposition"] = content_disposition(name, inline)

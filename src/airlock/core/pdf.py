@@ -33,12 +33,17 @@ class PdfLimits:
     max_streams: int = 100_000
 
 
-def check_pdf(stream: BinaryIO, limits: PdfLimits | None = None) -> None:
-    """Raise ``UnsafeContent`` for active content or a decompression bomb in a PDF."""
+def check_pdf(
+    stream: BinaryIO, limits: PdfLimits | None = None, allow_active: bool = False
+) -> frozenset[str]:
+    """Raise ``UnsafeContent`` for a decompression bomb in a PDF, and for active content unless
+    ``allow_active``; then the active names found (for a PDF to be served as an attachment
+    only). Without ``allow_active`` the first active name found refuses at once."""
     limits = limits or PdfLimits()
+    found: set[str] = set()
     starts: list[int] = []
     for at, window in _windows(stream):
-        _refuse_active(window)
+        _active(window, found, allow_active)
         for match in _STREAM.finditer(window):
             start = at + match.end()
             if (not starts or start > starts[-1]) and len(starts) < limits.max_streams:
@@ -51,22 +56,27 @@ def check_pdf(stream: BinaryIO, limits: PdfLimits | None = None) -> None:
         for piece in _pieces(stream):
             out = inflation.feed(piece, keep=True)
             if out:
-                _refuse_active(tail + out)
+                _active(tail + out, found, allow_active)
                 tail = out[-_OVERLAP:]
             if inflation.done or inflation.broken or inflation.over:
                 break
         total += inflation.size
         if inflation.over or total > limits.max_total:
             raise UnsafeContent("The PDF holds a stream that expands far past any real one.")
+    return frozenset(found)
 
 
-def _refuse_active(data: bytes) -> None:
+def _active(data: bytes, found: set[str], allow: bool) -> None:
+    """Add the active names in ``data`` to ``found``; refuse at the first unless ``allow``."""
     for match in _NAME.finditer(data):
-        if _decoded(match.group(1)) in ACTIVE_NAMES:
-            raise UnsafeContent(
-                "The PDF holds active content (scripts, actions or embedded files).",
-                name=_decoded(match.group(1)),
-            )  # fmt: skip
+        name = _decoded(match.group(1))
+        if name in ACTIVE_NAMES:
+            if not allow:
+                raise UnsafeContent(
+                    "The PDF holds active content (scripts, actions or embedded files).",
+                    name=name,
+                )
+            found.add(name)
 
 
 def _decoded(raw: bytes) -> str:

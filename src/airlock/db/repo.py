@@ -29,7 +29,7 @@ def _file(row: Row[Any]) -> FileRecord:
     return FileRecord(
         row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
         row.visibility, row.storage_key, row.created_at, row.expires_at, row.thumbnail_key,
-        row.quarantined_at, row.quarantine_reason,
+        row.quarantined_at, row.quarantine_reason, bool(row.attachment_only),
     )  # fmt: skip
 
 

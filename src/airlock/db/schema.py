@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    false,
 )
 
 metadata = MetaData(
@@ -95,6 +96,9 @@ files = Table(
     # kept (expiry or not) until an admin deletes it.
     Column("quarantined_at", UTCDateTime, nullable=True),
     Column("quarantine_reason", String(512), nullable=True),
+    # Served only as an attachment whatever its type: a PDF with active content, accepted
+    # because AIRLOCK_PDF_ACTIVE_CONTENT=attachment.
+    Column("attachment_only", Boolean, nullable=False, server_default=false()),
     Index("ix_files_owner_created", "owner_id", "created_at", "id"),
     Index("ix_files_expires_at", "expires_at"),
 )

@@ -2,7 +2,8 @@
 
 size (enforced while staging) → empty → name → type from the bytes → allowlist and extension
 agreement → content safety (zip bombs, pixel floods, PNGs and PDFs whose compressed data
-expands far past any real one, PDFs with active content). The first check that fails raises its
+expands far past any real one, PDFs with active content: refused, or with ``allow_active_pdf``
+kept as attachment-only). The first check that fails raises its
 ``Rejected`` error; nothing here reads the client's Content-Type. The bytes are read through the
 staging's view (the head was taken while they arrived; a zip's directory is read by ranges).
 Malware scanning and quota follow in the service.
@@ -32,6 +33,7 @@ class Inspected:
     staged: Staged
     name: str
     file_type: FileType
+    attachment_only: bool = False  # never served inline, whatever the type (a PDF's scripts)
 
 
 class Inspector:
@@ -44,12 +46,14 @@ class Inspector:
         max_file_size: int,
         bombs: BombLimits | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        allow_active_pdf: bool = False,
     ) -> None:
         self.detector = detector
         self.allowed = allowed
         self.max_file_size = max_file_size
         self.bombs = bombs or BombLimits()
         self.max_pixels = max_pixels
+        self.allow_active_pdf = allow_active_pdf
 
     def check_name(self, client_name: str) -> None:
         """Before any byte: a name whose extension is not allowed can only be refused."""
@@ -83,10 +87,11 @@ class Inspector:
         if detected.zip is not None:
             check_zip(detected.zip, self.bombs)
         check_pixels(file_type.mime, staged.head, self.max_pixels)
+        active: frozenset[str] = frozenset()
         if file_type.mime == "image/png":
             with staged.reader() as view:
                 check_png(view)
         elif file_type.mime == "application/pdf":
             with staged.reader() as view:
-                check_pdf(view)
-        return Inspected(staged, name, file_type)
+                active = check_pdf(view, allow_active=self.allow_active_pdf)
+        return Inspected(staged, name, file_type, attachment_only=bool(active))

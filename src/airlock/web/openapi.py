@@ -216,6 +216,11 @@ def file_schema() -> Json:
                     },
                 },
             },
+            "attachment_only": {
+                "type": "boolean",
+                "description": "Served only as an attachment whatever its type: a PDF with "
+                "active content, accepted because `AIRLOCK_PDF_ACTIVE_CONTENT=attachment`.",
+            },
             "quarantine": nullable({
                 "type": "object",
                 "required": ["at", "reason"],

@@ -38,6 +38,7 @@ def send_file_bytes(record: FileRecord) -> Response:
         public=record.visibility == "public",
         download=download,
         sha256=record.sha256,
+        attachment_only=record.attachment_only,
     )
     headers["Last-Modified"] = format_datetime(record.created_at, usegmt=True)
     if etag_matches(request.headers.get("If-None-Match"), record.sha256):

@@ -224,9 +224,9 @@ def public_page(file_id: str) -> str:
 
 def preview_kind(record: FileRecord) -> str | None:
     """Which preview a File gets (``image``, ``pdf``, ``text``, ``audio``, ``video``), or None
-    when its type is not one a browser may show inline."""
+    when it may not be shown inline (by its type, or as an attachment-only File)."""
     file_type = filetypes.lookup(record.content_type)
-    if not filetypes.inline_ok(file_type):
+    if record.attachment_only or not filetypes.inline_ok(file_type):
         return None
     for prefix, kind in _PREVIEW_KINDS:
         if file_type.mime.startswith(prefix):
