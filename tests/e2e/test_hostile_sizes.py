@@ -272,3 +272,46 @@ def test_multipart_complete_but_shorter_than_content_length_not_stored(
     assert r.status == 400, r.body[:500]
     assert r.code in ("bad_request", "malformed_multipart"), r.body
     clean.assert_clean(settle=5)
+
+
+# JSON bodies ------------------------------------------------------------------------------------
+
+
+def test_json_declared_over_its_cap_refused_before_body(small: LiveServer, clean: Leftovers) -> None:
+    """A JSON body is read into memory, so it is capped (64 KiB) before it is read: sign-in
+    needs no credentials, and a declared 2 GB must not make a worker wait for, or hold, it."""
+    r = _early(small, "POST", "/api/v1/session",
+               {"Content-Type": "application/json", "Content-Length": "2000000000"}, b'{"us')
+    expect_error(r, 413, "too_large")
+    clean.assert_clean()
+
+
+def test_json_chunked_over_its_cap_refused_mid_stream(small: LiveServer, clean: Leftovers) -> None:
+    """Without a length the cap applies as the bytes arrive: refused once past it, never read
+    to the end (20 MB of a JSON string cannot all have been taken)."""
+    junk = (b'{"username": "alice", "password": "' + b"x" * 20_000_000 + b'"}')
+    r = raw_request(small.url, "POST", "/api/v1/session",
+                    {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                    chunked(pieces(junk)), timeout=EARLY)  # fmt: skip
+    expect_error(r, 413, "too_large")
+    assert not r.sent_all
+    clean.assert_clean()
+
+
+def test_json_at_its_cap_is_read(small: LiveServer, clean: Leftovers) -> None:
+    """A body just under the cap is still parsed (a rename whose long name is then cut to 255
+    bytes, as any name is); one just over it is refused."""
+    put = requests.put(small.url + "/api/v1/files/cap.txt", data=b"x\n", headers=_auth(small),
+                       timeout=10)  # fmt: skip
+    assert put.status_code == 201, put.text
+    body = b'{"name": "' + b"n" * (64 * 1024 - 64) + b'.txt"}'
+    r = requests.patch(small.url + put.json()["links"]["self"], data=body, timeout=10,
+                       headers={**_auth(small), "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    over = b'{"name": "' + b"n" * (64 * 1024) + b'.txt"}'
+    r = requests.patch(small.url + put.json()["links"]["self"], data=over, timeout=10,
+                       headers={**_auth(small), "Content-Type": "application/json"})
+    expect_error(r, 413, "too_large")
+    d = requests.delete(small.url + put.json()["links"]["self"], headers=_auth(small), timeout=10)
+    assert d.status_code == 204
+    clean.assert_clean()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from airlock.web.auth import current_user
-from airlock.web.jsonbody import json_body
+from airlock.web.body import json_body
 from airlock.web.state import state
 
 admin_bp = Blueprint("airlock_admin", __name__)

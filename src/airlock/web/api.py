@@ -2,63 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.http import parse_options_header
 
 from airlock.core.pagination import parse_limit
 from airlock.core.timefmt import rfc3339
-from airlock.errors import TooLarge, UnsupportedMediaType
-from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
+from airlock.errors import UnsupportedMediaType
+from airlock.pipeline.receive import boundary_of, receive_multipart, receive_raw
 from airlock.service import Service, UploadOptions
 from airlock.web.auth import current_user
+from airlock.web.body import body_chunks_for, check_declared_length, json_body
 from airlock.web.errors import render
-from airlock.web.jsonbody import json_body
 from airlock.web.openapi import openapi_document
 from airlock.web.serving import send_file_bytes, send_thumbnail
 from airlock.web.state import state
 
-try:  # the production server's errors for a body it cannot parse
-    from gunicorn.http.errors import ParseException as _GunicornBodyError
-
-    _SERVER_BODY_ERRORS: tuple[type[Exception], ...] = (_GunicornBodyError,)
-except ImportError:  # pragma: no cover - another WSGI server
-    _SERVER_BODY_ERRORS = ()
-
 api = Blueprint("airlock_api", __name__)
-
-
-def body_chunks_for(limit: int) -> Iterator[bytes]:
-    """The request body, read from the WSGI input itself: Werkzeug's wrapper stream would copy
-    every chunk twice more. A body with neither a length nor a server that marks its end
-    (``wsgi.input_terminated``) is empty, as Werkzeug would treat it."""
-    declared = request.content_length
-    if declared is None and not request.environ.get("wsgi.input_terminated"):
-        return iter(())
-    return body_chunks(_ServerInput(request.environ["wsgi.input"]), limit, declared)
-
-
-class _ServerInput:
-    """The WSGI input, with the server's own errors for a body it cannot parse (gunicorn's,
-    for a broken chunked encoding) raised as ``ValueError``: a ``400``, not a crash."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            data: bytes = self._stream.read(size)
-        except _SERVER_BODY_ERRORS as exc:
-            raise ValueError(f"the request body is malformed: {type(exc).__name__}") from exc
-        return data
-
-
-def _check_declared_length(limit: int) -> None:
-    """Refuse a body whose declared length is over ``limit`` before reading any of it."""
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"The request exceeds the limit of {limit} bytes.", limit=limit)
 
 
 @api.post("/files")
@@ -70,7 +29,7 @@ def upload_multipart() -> Response:
         raise UnsupportedMediaType("Send the files as multipart/form-data.")
     boundary = boundary_of(params)
     limits = st.limits
-    _check_declared_length(limits.request)
+    check_declared_length(limits.request)
     form = receive_multipart(
         body_chunks_for(limits.request),
         boundary,
@@ -94,7 +53,7 @@ def upload_raw(filename: str) -> Response:
     st = state()
     opts = UploadOptions.parse(request.args.get("visibility"), request.args.get("expires_in"))
     limit = min(st.settings.max_file_size, st.settings.request_limit)
-    _check_declared_length(limit)
+    check_declared_length(limit)
     chunks = body_chunks_for(st.settings.request_limit)
     staged = receive_raw(chunks, st.stager, limit)
     record = st.service.store(user, staged, filename, opts)

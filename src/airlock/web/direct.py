@@ -10,7 +10,7 @@ from airlock.direct import DirectUploads
 from airlock.errors import NotFound
 from airlock.service import Service
 from airlock.web.auth import current_user
-from airlock.web.jsonbody import json_body
+from airlock.web.body import json_body
 from airlock.web.state import state
 
 direct_bp = Blueprint("airlock_direct", __name__)

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from airlock.errors import BadRequest, Unauthorized
 from airlock.web.auth import COOKIE, browser_session, require_csrf
-from airlock.web.jsonbody import json_body
+from airlock.web.body import json_body
 from airlock.web.state import state
 
 session_bp = Blueprint("airlock_session", __name__)

@@ -11,8 +11,8 @@ from airlock.core import tus
 from airlock.db.records import Upload
 from airlock.errors import BadRequest, UnsupportedMediaType
 from airlock.resumable import Outcome
-from airlock.web.api import body_chunks_for
 from airlock.web.auth import current_user
+from airlock.web.body import body_chunks_for
 from airlock.web.state import state
 
 tus_bp = Blueprint("airlock_tus", __name__)
