@@ -3,6 +3,8 @@
 Why gthread: its main loop keeps telling the arbiter it is alive while request threads run, so a
 slow 1 GiB upload is never killed by the worker timeout (sync workers would be); gunicorn hands
 chunked bodies to the app (``wsgi.input_terminated``) and sends files with sendfile().
+The worker is ``airlock.worker.AirlockWorker``: gthread, with gunicorn's own error answers
+(a request line too long, headers it cannot parse) in API.md's JSON envelope.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gunicorn.app.base import BaseApplication
 
 from airlock import datadir
 from airlock.config import Settings
+from airlock.worker import AirlockWorker
 
 
 class AirlockServer(BaseApplication):  # type: ignore[misc]
@@ -83,7 +86,8 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
     options: dict[str, Any] = {
         "bind": f"{host}:{port}" if ":" not in host else f"[{host}]:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # By name: gunicorn's start-up line ("Using worker: ...") shows a class object as None.
+        "worker_class": f"{AirlockWorker.__module__}.{AirlockWorker.__qualname__}",
         "threads": threads,
         "timeout": 30,
         "graceful_timeout": 30,
