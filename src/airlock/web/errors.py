@@ -44,8 +44,14 @@ def render(exc: errors.AirlockError, **extra: object) -> Response:
 
 
 def from_http(exc: HTTPException) -> Response:
-    """Werkzeug's HTTP errors (routing 404/405, malformed JSON, …) in the JSON envelope."""
-    cls = _BY_STATUS.get(exc.code or 500, errors.InternalError)
+    """Werkzeug's HTTP errors (routing 404/405, malformed JSON, …) in the JSON envelope. A
+    client error API.md has no code for keeps its status with ``bad_request``."""
+    status = exc.code or 500
+    if status not in _BY_STATUS and 400 <= status < 500:
+        response = render(errors.BadRequest())
+        response.status_code = status
+        return response
+    cls = _BY_STATUS.get(status, errors.InternalError)
     if cls is errors.MethodNotAllowed:
         allow = list(getattr(exc, "valid_methods", None) or [])
         return render(errors.MethodNotAllowed(allow=allow))
