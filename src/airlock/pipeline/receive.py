@@ -131,8 +131,34 @@ class _FormReader:
         self._sink: Callable[[bytes], None] | None = None
         self._finish: Callable[[], None] | None = None
         self._open: StagedWrite | None = None
+        # Bytes that would leave the decoder's data ending inside the closing delimiter,
+        # between its two dashes, are held back until more arrive: Werkzeug's decoder (3.1,
+        # pallets/werkzeug#3285) would otherwise pass that delimiter's CR on as the last part's
+        # data. ``_given`` is the end of what the decoder has been given.
+        self._cut_close = b"\n--" + boundary + b"-"
+        self._given = b""
+        self._held = b""
 
     def feed(self, chunk: bytes | None) -> None:
+        if chunk is None:
+            self._give(self._held)
+            self._held = b""
+            self._decode(None)
+            return
+        data, self._held = self._held + chunk if self._held else chunk, b""
+        if (self._given[-len(self._cut_close) :] + data[-len(self._cut_close) :]).endswith(
+            self._cut_close
+        ):
+            keep = min(len(self._cut_close), len(data))
+            data, self._held = data[:-keep], data[-keep:]
+        self._give(data)
+
+    def _give(self, data: bytes) -> None:
+        if data:
+            self._given = (self._given + data[-len(self._cut_close) :])[-len(self._cut_close) :]
+            self._decode(data)
+
+    def _decode(self, chunk: bytes | None) -> None:
         self.decoder.receive_data(chunk)
         while True:
             try:
