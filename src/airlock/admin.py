@@ -1,21 +1,27 @@
-"""Administration use cases: users (add, disable, quota) and what happened to uploads lately.
-Every call is for admins only (``Forbidden`` for anyone else)."""
+"""Administration use cases: users (add, disable, quota), quarantined Files (list, release)
+and what happened to uploads lately. Every call that takes an ``actor`` is for admins only
+(``Forbidden`` for anyone else); those without one are the command line's, whose operator has
+the data directory and so every right already."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from airlock.accounts import Accounts
 from airlock.config import Settings
+from airlock.core.pagination import decode_cursor, encode_cursor, parse_limit
 from airlock.core.timefmt import rfc3339
 from airlock.db import admin_repo, repo
 from airlock.db import sessions_repo as srepo
 from airlock.db.engine import Database
-from airlock.db.records import User
-from airlock.errors import BadRequest, Forbidden, NotFound
+from airlock.db.records import FileRecord, User
+from airlock.errors import BadRequest, Conflict, Forbidden, NotFound
 
+log = logging.getLogger("airlock.admin")
 MAX_DAYS = 90
 RECENT_REJECTIONS = 20
 MAX_QUOTA = 2**62
@@ -115,6 +121,65 @@ class Admin:
             if values.get("disabled"):
                 srepo.remove_for_user(conn, target.id)
         return self._one(username)
+
+    # Quarantine ------------------------------------------------------------------------------
+
+    def quarantine(
+        self, actor: User, limit: str | None, cursor: str | None
+    ) -> tuple[list[FileRecord], str | None]:
+        """One page (``limit``: 1 to 500, default 50) of the quarantined Files, most recently
+        quarantined first, and the cursor of the next page (None at the end)."""
+        _require_admin(actor)
+        return self.quarantined(parse_limit(limit), cursor)
+
+    def quarantined(self, limit: int, cursor: str | None) -> tuple[list[FileRecord], str | None]:
+        """``quarantine`` for the command line."""
+        after = decode_cursor(cursor) if cursor else None
+        with self.db.read() as conn:
+            page = admin_repo.quarantined_files(conn, limit + 1, after)
+        more = len(page) > limit
+        page = page[:limit]
+        last = page[-1] if page else None
+        nxt = None
+        if more and last is not None and last.quarantined_at is not None:
+            nxt = encode_cursor(last.quarantined_at, last.id)
+        return page, nxt
+
+    def release(self, actor: User, file_id: str) -> FileRecord:
+        """Clear a File's quarantine (the scanner was wrong): its bytes are served again. The
+        File as it is now; ``NotFound`` when there is no such File, ``Conflict`` when it is not
+        quarantined."""
+        _require_admin(actor)
+        return self.release_by(actor.username, file_id, via="api")[0]
+
+    def release_by(self, admin: str, file_id: str, via: str) -> tuple[FileRecord, str]:
+        """``release`` on behalf of ``admin`` (for the command line: the operator's login):
+        the File as it is now and the signature it was released from. Logged as one
+        structured line naming who released which File from which signature. A later
+        ``airlock rescan`` scans the File again like any other."""
+        with self.db.write() as conn:
+            record = repo.get_file(conn, file_id)
+            if record is None:
+                raise NotFound("No such file.")
+            if record.quarantined_at is None or not admin_repo.release_file(conn, file_id):
+                raise Conflict("This file is not quarantined.")
+            released = repo.get_file(conn, file_id)
+        if released is None:  # pragma: no cover - the row was just updated in this transaction
+            raise NotFound("No such file.")
+        signature = record.quarantine_reason or ""
+        log.warning(json.dumps({
+            "event": "quarantine_release",
+            "admin": admin,
+            "via": via,
+            "file_id": record.id,
+            "signature": signature,
+            "quarantined_at": rfc3339(record.quarantined_at),
+            "owner": record.owner,
+            "name": record.name,
+        }, ensure_ascii=False))  # fmt: skip
+        return released, signature
+
+    # Statistics ------------------------------------------------------------------------------
 
     def stats(self, actor: User, days: Any) -> dict[str, Any]:
         """Storage in use, uploads and rejections per UTC day (oldest first), recent

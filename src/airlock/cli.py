@@ -225,6 +225,55 @@ def rescan(obj: Context, since: str | None, rate: str) -> None:
         raise SystemExit(1)
 
 
+@main.group()
+def quarantine() -> None:
+    """Files a rescan quarantined: list them, release false positives."""
+
+
+@quarantine.command("list")
+@click.pass_obj
+def quarantine_list(obj: Context) -> None:
+    """List quarantined Files, most recently quarantined first: one a line, tab-separated
+    (id, quarantined at, owner, signature, name)."""
+    from airlock.core.timefmt import rfc3339
+
+    admin = obj.state().admin
+    count, cursor = 0, None
+    while True:
+        page, cursor = admin.quarantined(500, cursor)
+        for f in page:
+            click.echo("\t".join((f.id, rfc3339(f.quarantined_at) or "", f.owner,
+                                  f.quarantine_reason or "", f.name)))  # fmt: skip
+        count += len(page)
+        if cursor is None:
+            break
+    click.echo(f"{count} quarantined file{'' if count == 1 else 's'}", err=True)
+
+
+@quarantine.command("release")
+@click.argument("file_id")
+@click.pass_obj
+def quarantine_release(obj: Context, file_id: str) -> None:
+    """Release quarantined File FILE_ID (a false positive): its bytes are served again."""
+    from airlock.errors import AirlockError
+
+    try:
+        record, signature = obj.state().admin.release_by(_operator(), file_id, via="cli")
+    except AirlockError as exc:
+        raise _fail(exc) from None
+    click.echo(f"released {record.id} {record.name!r}: {signature}")
+
+
+def _operator() -> str:
+    """Who runs this command, for the log: the login name, else the uid."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no passwd entry and no LOGNAME/USER
+        return f"uid {os.getuid()}"
+
+
 @main.command()
 @click.pass_obj
 def check(obj: Context) -> None:

@@ -5,7 +5,9 @@ rate, so a rescan of a large store does not starve the live uploads of the disk 
 
 A quarantined File keeps its row and bytes: its owner and admins see why (the File's
 ``quarantine``), every route that would serve its bytes answers ``410 gone``, and gc's expiry
-passes it by until an admin deletes it.
+passes it by until an admin deletes it or releases it (``airlock quarantine release``,
+``POST /api/v1/admin/files/{id}/release``). A released File is scanned again by the next
+rescan like any other.
 """
 
 from __future__ import annotations

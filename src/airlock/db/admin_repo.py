@@ -1,14 +1,15 @@
-"""What the admin page reads and changes: users with their usage, and upload events."""
+"""What the admin page reads and changes: users with their usage, quarantined Files, and
+upload events."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
-from airlock.db.records import UploadEvent, User
-from airlock.db.repo import _user
+from airlock.db.records import FileRecord, UploadEvent, User
+from airlock.db.repo import _FILE_COLUMNS, _file, _user
 from airlock.db.schema import files, upload_events, users
 
 
@@ -44,6 +45,38 @@ def storage_totals(conn: Connection) -> tuple[int, int]:
     """``(file_count, bytes)`` over all Files."""
     row = conn.execute(select(func.count(), func.coalesce(func.sum(files.c.size), 0))).one()
     return int(row[0]), int(row[1])
+
+
+# Quarantine ----------------------------------------------------------------------------------
+
+
+def quarantined_files(
+    conn: Connection, limit: int, after: tuple[dt.datetime, str] | None
+) -> list[FileRecord]:
+    """Quarantined Files, most recently quarantined first, strictly after the
+    ``(quarantined_at, id)`` cursor."""
+    at = files.c.quarantined_at
+    query = (
+        select(*_FILE_COLUMNS)
+        .join(users, users.c.id == files.c.owner_id)
+        .where(at.is_not(None))
+    )
+    if after is not None:
+        when, fid = after
+        query = query.where(or_(at < when, and_(at == when, files.c.id < fid)))
+    query = query.order_by(at.desc(), files.c.id.desc()).limit(limit)
+    return [_file(r) for r in conn.execute(query)]
+
+
+def release_file(conn: Connection, file_id: str) -> bool:
+    """Clear a File's quarantine; False when it is not quarantined (any more) or not there.
+    Conditional, so of two releases racing for one File exactly one succeeds."""
+    result = conn.execute(
+        update(files)
+        .where(and_(files.c.id == file_id, files.c.quarantined_at.is_not(None)))
+        .values(quarantined_at=None, quarantine_reason=None)
+    )
+    return bool(result.rowcount == 1)
 
 
 # Upload events -------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""``/api/v1/admin``: users and upload statistics, for admins."""
+"""``/api/v1/admin``: users, quarantined Files and upload statistics, for admins."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from airlock.service import Service
 from airlock.web.auth import current_user
 from airlock.web.body import json_body
 from airlock.web.state import state
@@ -33,3 +34,18 @@ def update_user(username: str) -> Response:
 @admin_bp.get("/admin/stats")
 def stats() -> Response:
     return jsonify(state().admin.stats(current_user(), request.args.get("days")))
+
+
+@admin_bp.get("/admin/quarantine")
+def quarantine() -> Response:
+    actor = current_user()
+    page, nxt = state().admin.quarantine(
+        actor, request.args.get("limit"), request.args.get("cursor") or None
+    )
+    return jsonify({"files": [Service.file_json(f) for f in page], "next_cursor": nxt})
+
+
+@admin_bp.post("/admin/files/<file_id>/release")
+def release(file_id: str) -> Response:
+    actor = current_user()
+    return jsonify(Service.file_json(state().admin.release(actor, file_id)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from airlock.web.openapi import (
     API,
+    DEFAULT_PAGE,
+    MAX_PAGE,
     PUBLIC,
     TIMESTAMP,
     Json,
@@ -14,6 +16,7 @@ from airlock.web.openapi import (
     nullable,
     operation,
     parameter,
+    ref,
     schema_ref,
 )
 
@@ -183,6 +186,35 @@ def admin_paths() -> Json:
                 description="Admins cannot disable or demote themselves.",
                 body=json_body(schema_ref("UserUpdate"), "What to change."),
             ),  # fmt: skip
+        },
+        f"{API}/admin/quarantine": {
+            "get": operation(
+                "listQuarantine", "admin", "Quarantined Files, most recently quarantined first",
+                {"200": json_response("A page of quarantined Files (each with its "
+                                      "`quarantine`).", schema_ref("FileList")),
+                 **errors(400, 401, 403)},
+                description="The Files `airlock rescan` found infected, of every owner; their "
+                "bytes are not served (`410 gone`) until an admin releases or deletes them.",
+                params=[
+                    parameter("query", "limit", f"Page size (default {DEFAULT_PAGE}).",
+                              {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+                    parameter("query", "cursor", "`next_cursor` of the previous page.",
+                              {"type": "string"}),
+                ],
+            ),
+        },
+        f"{API}/admin/files/{{id}}/release": {
+            "parameters": [ref("parameters", "FileId")],
+            "post": operation(
+                "releaseFile", "admin", "Release a quarantined File (a false positive)",
+                {"200": json_response("The File, served again; `quarantine` is null.",
+                                      schema_ref("File")),
+                 **errors(401, 403, 404, 409)},
+                description="Clears the File's quarantine: its bytes are served again on "
+                "every route. 409 `conflict` when it is not quarantined. Logged with the "
+                "admin, the File and the signature released. A later `airlock rescan` scans "
+                "it again, and quarantines it again if the signature still matches.",
+            ),
         },
         f"{API}/admin/stats": {
             "get": operation(

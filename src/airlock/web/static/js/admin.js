@@ -1,5 +1,6 @@
 // The admin page: storage, a bar chart of uploads and rejections per day (SVG built with
-// createElementNS, no inline style), users (add, disable, quota) and recent rejections.
+// createElementNS, no inline style), users (add, disable, quota), recent rejections and the
+// quarantined Files (release).
 
 import {
   ApiError, announce, api, describeError, el, formatBytes, formatDate, parseSize, reasonFor,
@@ -245,5 +246,76 @@ function fillRejections(items) {
   document.getElementById("no-rejections").hidden = items.length > 0;
 }
 
+// -- quarantine --------------------------------------------------------------------------------
+
+const quarantineTable = document.getElementById("quarantine-table");
+const quarantineBody = quarantineTable.querySelector("tbody");
+const moreQuarantine = document.getElementById("more-quarantine");
+const releaseDialog = setupDialog(document.getElementById("release-dialog"));
+const releaseForm = document.getElementById("release-form");
+let quarantineCursor = null;
+
+async function loadQuarantine({ more = false } = {}) {
+  const query = more && quarantineCursor ? `?cursor=${encodeURIComponent(quarantineCursor)}` : "";
+  try {
+    const body = await api(`/api/v1/admin/quarantine${query}`);
+    const rows = body.files.map(quarantineRow);
+    if (more) quarantineBody.append(...rows);
+    else quarantineBody.replaceChildren(...rows);
+    quarantineCursor = body.next_cursor;
+  } catch (err) {
+    if (handleAuth(err)) return;
+    status.textContent = `Quarantined files could not be loaded: ${describeError(err)}`;
+    return;
+  }
+  const any = quarantineBody.children.length > 0;
+  quarantineTable.hidden = !any;
+  document.getElementById("no-quarantine").hidden = any;
+  moreQuarantine.hidden = !quarantineCursor;
+}
+
+function quarantineRow(file) {
+  const release = el("button", {
+    type: "button", class: "button button-small action-release", "aria-label": `Release ${file.name}`,
+  }, "Release…");
+  release.addEventListener("click", () => openRelease(file));
+  const quarantine = file.quarantine || {};
+  return el("tr", { "data-file-id": file.id },
+    el("th", { scope: "row", class: "cell-name" }, file.name),
+    el("td", { "data-label": "Owner" }, file.owner),
+    el("td", { "data-label": "Signature" }, el("span", { class: "reason-code" }, quarantine.reason || "—")),
+    el("td", { "data-label": "Quarantined" }, quarantine.at ? formatDate(quarantine.at) : "—"),
+    el("td", { class: "cell-actions" }, el("div", { class: "actions" }, release)));
+}
+
+let releasing = null;
+
+function openRelease(file) {
+  releasing = file;
+  releaseDialog.querySelector(".dialog-filename").textContent = file.name;
+  releaseDialog.querySelector(".dialog-signature").textContent = (file.quarantine || {}).reason || "—";
+  showFormError(releaseForm, "");
+  releaseDialog.showModal();
+}
+
+releaseForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!releasing) return;
+  const file = releasing;
+  try {
+    await api(`/api/v1/admin/files/${encodeURIComponent(file.id)}/release`, { method: "POST" });
+    releaseDialog.close("done");
+    announce(`${file.name} released: it is served again.`);
+    await loadQuarantine();
+    (quarantineBody.querySelector(".action-release") || document.getElementById("quarantine-title")).focus();
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(releaseForm, `${describeError(err)} ${err.message || ""}`.trim());
+  }
+});
+
+moreQuarantine.addEventListener("click", () => loadQuarantine({ more: true }));
+
 loadStats();
 loadUsers();
+loadQuarantine();
