@@ -225,7 +225,8 @@ def file_schema() -> Json:
                 "type": "object",
                 "required": ["at", "reason"],
                 "description": "Set once `airlock rescan` found the File infected: its bytes "
-                "are no longer served (`410 gone`) and it is kept until an admin deletes or releases it.",
+                "are no longer served (`410 gone`) and it is kept until an admin deletes or "
+                "releases it.",
                 "properties": {"at": TIMESTAMP, "reason": {"type": "string"}},
             }),
         },
@@ -879,7 +880,8 @@ def openapi_document() -> dict[str, Any]:
             {"name": "tus", "description": "Resumable uploads (tus 1.0.0)."},
             {"name": "direct", "description": "Direct uploads to the object store (S3 only)."},
             {"name": "session", "description": "Browser sign-in (cookie and CSRF token)."},
-            {"name": "admin", "description": "Users, quarantined Files and upload statistics, for admins."},
+            {"name": "admin",
+             "description": "Users, quarantined Files and upload statistics, for admins."},
         ],
         "security": [{"bearerAuth": []}],
         "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths(),
