@@ -68,7 +68,8 @@ def _fail(exc: Exception) -> click.ClickException:
     "--workers", default=max(2, os.cpu_count() or 1), show_default="cores, at least 2", type=int,
     help="Worker processes.",
 )  # fmt: skip
-@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.option("--threads", default=32, show_default=True, type=int,
+              help="Threads per worker (each serves one request at a time).")
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server."""

@@ -93,6 +93,9 @@ class Settings:
     session_lifetime: int = 7 * 24 * 3600  # seconds a browser sign-in lasts
     login_attempts: int = 10  # failed sign-ins per user name per 15 minutes (5x per address)
     cookie_secure: bool = False  # mark the session cookie Secure even on plain-HTTP requests
+    header_timeout: int = 20  # seconds a client may take to send a request's headers
+    body_timeout: int = 20  # seconds a body may take, plus one per BODY_MIN_RATE bytes received
+    body_min_rate: int = 500  # bytes per second a body must keep up, on average, past that
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
     log_level: str = "INFO"
     storage: str = "local"  # local: files under DATA_DIR/files; s3: an S3-compatible bucket
@@ -196,6 +199,11 @@ class Settings:
             raise ConfigError(
                 "AIRLOCK_TRUSTED_PROXIES is how many proxies stand in front (0 to 5)."
             )
+        for name in ("header_timeout", "body_timeout"):
+            if not 1 <= getattr(self, name) <= 3600:
+                raise ConfigError(f"AIRLOCK_{name.upper()} is in seconds, from 1 to 3600.")
+        if not 1 <= self.body_min_rate <= 10**9:
+            raise ConfigError("AIRLOCK_BODY_MIN_RATE is in bytes per second, at least 1.")
         if self.login_attempts < 1:
             raise ConfigError("AIRLOCK_LOGIN_ATTEMPTS must be at least 1.")
         if self.session_lifetime < 60:

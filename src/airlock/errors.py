@@ -39,6 +39,14 @@ class BadRequest(AirlockError):
     status, code, default_message = 400, "bad_request", "The request is malformed."
 
 
+class RequestTimeout(BadRequest):
+    """A body that stopped, or trickled below the minimum rate: cut (API.md has no code of its
+    own for 408; it is a request that could not be taken as sent)."""
+
+    status = 408
+    default_message = "The request body arrived too slowly and was cut off."
+
+
 class MalformedMultipart(AirlockError):
     status, code = 400, "malformed_multipart"
     default_message = "The body is not valid multipart/form-data."

@@ -20,7 +20,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from airlock import datadir
+from airlock import datadir, worker
 from airlock.config import Settings
 from airlock.worker import AirlockWorker
 
@@ -82,6 +82,7 @@ def prepare_metrics_dir(settings: Settings) -> None:
 
 def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     """Serve until stopped (call ``prepare_metrics_dir`` first)."""
+    worker.HEADER_TIMEOUT = float(settings.header_timeout)  # inherited by the forked workers
     worker_tmp = "/dev/shm" if Path("/dev/shm").is_dir() else None
     options: dict[str, Any] = {
         "bind": f"{host}:{port}" if ":" not in host else f"[{host}]:{port}",

@@ -1,5 +1,11 @@
-"""The gunicorn worker ``airlock serve`` runs: gunicorn's threaded worker, except that the
-errors gunicorn answers on its own carry API.md's JSON envelope.
+"""The gunicorn worker ``airlock serve`` runs: gunicorn's threaded worker, except that a
+client gets ``AIRLOCK_HEADER_TIMEOUT`` seconds to send a request's headers, and that the errors
+gunicorn answers on its own carry API.md's JSON envelope.
+
+gunicorn reads a request's headers on a worker thread with a blocking socket and no deadline,
+so a client that sends one byte of a request line and stops holds that thread for good. The
+process's watchdog (``airlock.watchdog``) cuts such a client off once its time is up; the body
+has its own allowance, set where it is read (``airlock.web.body``).
 
 gunicorn refuses some requests before the app sees them: a request line or header fields over
 its limits (``414``, ``431``), a request line, header or chunked framing it cannot parse
@@ -15,6 +21,7 @@ path gets JSON.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +29,10 @@ from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 from airlock import errors
+from airlock.watchdog import WATCHDOG
+
+# Set by ``airlock serve`` before the workers are forked (from AIRLOCK_HEADER_TIMEOUT).
+HEADER_TIMEOUT = 20.0
 
 # Plain words for the statuses gunicorn answers itself, never its parser's text. API.md has
 # no codes for 414, 417, 431 or 501: they are malformed requests (``bad_request``) that the
@@ -84,7 +95,21 @@ class _StatusLine:
 
 
 class AirlockWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's ``gthread`` worker whose own error answers are API.md's JSON envelope."""
+    """gunicorn's ``gthread`` worker with a deadline on request headers, whose own error
+    answers are API.md's JSON envelope."""
+
+    def handle(self, conn: Any) -> Any:
+        # From when a thread takes the connection until its headers are parsed (then
+        # ``handle_request`` disarms it; the app watches the body itself).
+        WATCHDOG.arm(conn.sock, time.monotonic() + HEADER_TIMEOUT)
+        try:
+            return super().handle(conn)
+        finally:
+            WATCHDOG.disarm(conn.sock)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        WATCHDOG.disarm(conn.sock)
+        return super().handle_request(req, conn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         # gunicorn decides the status and logs (warning or traceback, access line) as usual;

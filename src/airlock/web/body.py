@@ -4,13 +4,18 @@ turned into ``400``, and bodies read into memory (JSON) capped before they are r
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from flask import request
 
-from airlock.errors import BadRequest, TooLarge, UnsupportedMediaType
+from airlock.core.pace import Pace
+from airlock.errors import BadRequest, RequestTimeout, TooLarge, UnsupportedMediaType
 from airlock.pipeline.receive import body_chunks
+from airlock.watchdog import WATCHDOG
+from airlock.web.state import state
 
 MAX_JSON_BODY = 64 * 1024  # far more than any JSON request of the API needs
 
@@ -22,29 +27,66 @@ except ImportError:  # pragma: no cover - another WSGI server
     _SERVER_BODY_ERRORS = ()
 
 
+_READ_ERRORS: tuple[type[Exception], ...] = (OSError, *_SERVER_BODY_ERRORS)
+
+
 def body_chunks_for(limit: int) -> Iterator[bytes]:
     """The request body, read from the WSGI input itself: Werkzeug's wrapper stream would copy
     every chunk twice more. A body with neither a length nor a server that marks its end
-    (``wsgi.input_terminated``) is empty, as Werkzeug would treat it."""
+    (``wsgi.input_terminated``) is empty, as Werkzeug would treat it. Under gunicorn the body
+    must keep pace (``AIRLOCK_BODY_TIMEOUT``, ``AIRLOCK_BODY_MIN_RATE``), or it is cut off with
+    ``RequestTimeout``."""
     declared = request.content_length
     if declared is None and not request.environ.get("wsgi.input_terminated"):
         return iter(())
-    return body_chunks(_ServerInput(request.environ["wsgi.input"]), limit, declared)
+    settings = state().settings
+    pace = Pace(time.monotonic(), settings.body_timeout, settings.body_min_rate)
+    sock = request.environ.get("gunicorn.socket")
+    source = _ServerInput(request.environ["wsgi.input"], pace,
+                          sock if isinstance(sock, socket.socket) else None)  # fmt: skip
+    return source.chunks(limit, declared)
 
 
 class _ServerInput:
     """The WSGI input, with the server's own errors for a body it cannot parse (gunicorn's,
-    for a broken chunked encoding) raised as ``ValueError``: a ``400``, not a crash."""
+    for a broken chunked encoding) raised as ``ValueError``: a ``400``, not a crash. With the
+    client's socket at hand, reads are sized and watched so that a body slower than its
+    ``pace`` is cut off (the watchdog shuts the socket's reading side) as ``RequestTimeout``."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, pace: Pace, sock: socket.socket | None) -> None:
         self._stream = stream
+        self._pace = pace
+        self._sock = sock
+        self._received = 0
+
+    def chunks(self, limit: int, declared: int | None) -> Iterator[bytes]:
+        try:
+            yield from body_chunks(self, limit, declared)
+        finally:
+            if self._sock is not None:
+                WATCHDOG.disarm(self._sock)
 
     def read(self, size: int = -1) -> bytes:
+        if self._sock is not None:
+            size = self._pace.read_size(self._received, time.monotonic(), size)
+            WATCHDOG.arm(self._sock, self._pace.deadline(self._received))
         try:
             data: bytes = self._stream.read(size)
-        except _SERVER_BODY_ERRORS as exc:
+        except _READ_ERRORS as exc:
+            self._cut_off()
+            if isinstance(exc, OSError):
+                raise
             raise ValueError(f"the request body is malformed: {type(exc).__name__}") from exc
+        self._cut_off()
+        self._received += len(data)
         return data
+
+    def _cut_off(self) -> None:
+        if self._sock is not None and WATCHDOG.fired(self._sock):
+            raise RequestTimeout(
+                "The request body arrived too slowly and was cut off.",
+                received=self._received,
+            )
 
 
 def check_declared_length(limit: int) -> None:

@@ -39,6 +39,8 @@ def render(exc: errors.AirlockError, **extra: object) -> Response:
         response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="airlock"'
+    if isinstance(exc, errors.RequestTimeout):  # the rest of the body is not waited for
+        response.headers["Connection"] = "close"
     response.headers["Cache-Control"] = "no-store"
     return response
 
