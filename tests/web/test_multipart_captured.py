@@ -22,6 +22,7 @@ its own so that "nothing left behind" stays exact.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 import queue
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -412,3 +413,36 @@ def test_truncated_bodies_are_refused_and_leave_nothing(
         if not isinstance(g, (MalformedMultipart, BadRequest))
     ]
     assert not accepted, "bodies cut short were accepted:\n" + "\n".join(accepted)
+
+
+def test_an_epilogue_is_not_kept(tmp_path: Path) -> None:
+    """Bytes after the closing delimiter are read but dropped: 64 MiB of them must not be held
+    (the decoder would buffer them whole, up to the request limit)."""
+    import tracemalloc
+
+    from airlock.pipeline.receive import Limits, receive_multipart
+    from airlock.pipeline.staging import Stager
+    from airlock.storage.local import LocalStorage
+    from airlock.storage.local_staging import LocalStaging
+
+    body = (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\n"
+            b"hello\r\n--B--\r\n")  # fmt: skip
+    junk = b"j" * 2**20
+
+    def chunks() -> Iterator[bytes]:
+        yield body
+        for _ in range(64):
+            yield junk
+
+    staging = LocalStaging(tmp_path / "staging", LocalStorage(tmp_path / "files"))
+    limits = Limits(request=2**30, file=2**20, parts=10, part_header=16384, field=65536)
+    tracemalloc.start()
+    try:
+        form = receive_multipart(chunks(), b"B", Stager(staging), limits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [p.filename for p in form.files] == ["a.txt"]
+    assert form.files[0].staged is not None and form.files[0].staged.size == 5
+    form.discard()
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB held for an epilogue"

@@ -140,6 +140,8 @@ class _FormReader:
         self._held = b""
 
     def feed(self, chunk: bytes | None) -> None:
+        if chunk is not None and self.decoder.state in (State.EPILOGUE, State.COMPLETE):
+            return  # after the closing delimiter: read (so counted) but never kept
         if chunk is None:
             self._give(self._held)
             self._held = b""
