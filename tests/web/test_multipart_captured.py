@@ -22,9 +22,9 @@ its own so that "nothing left behind" stays exact.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 import queue
 import random
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
