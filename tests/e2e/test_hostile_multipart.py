@@ -308,15 +308,9 @@ def test_filename_with_raw_crlf_in_part_header(server: LiveServer, clean: Leftov
     head = (b'Content-Disposition: form-data; name="file"; filename="evil\r\n'
             b'Content-Type: text/html\r\nX: .txt"')  # fmt: skip
     r = send(server, multipart([Part(headers=head, data=b"<script>alert(1)</script>")]))
-    if r.status == 201:
-        for f in r.json()["files"]:
-            assert "\r" not in f["name"] and "\n" not in f["name"]
-            assert f["content_type"] != "text/html"
-        delete_all(server, r.json()["files"])
-    elif r.status == 415:
-        expect_error(r, 415, "type_not_allowed")
-    else:
-        assert r.status == 400 and r.code in ("no_file", "malformed_multipart"), r.body
+    # The header line ends inside the quoted name, so the part has no usable filename: no
+    # file was sent, and nothing of the injected header is believed.
+    expect_error(r, 400, "no_file")
     clean.assert_clean()
 
 
