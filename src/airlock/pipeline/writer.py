@@ -40,9 +40,14 @@ class Head:
         return bytes(self._buf)
 
 
+INLINE_HASH = 256 * 1024  # smaller chunks are hashed on the spot: a hand-off costs more
+
+
 class Sha256:
-    """SHA-256 of the bytes. With an executor, chunk N is hashed on a helper thread while the
-    writer writes it (both release the GIL), so hashing and writing overlap."""
+    """SHA-256 of the bytes. With an executor, a large chunk is hashed on a helper thread while
+    the writer writes it (both release the GIL), so hashing and writing overlap; a small one
+    (a whole small upload, or a slow body's trickle) is hashed in the caller's thread, where it
+    costs less than waking a helper and waiting for it."""
 
     def __init__(self, executor: Executor | None = None, state: Any = None) -> None:
         self.state = state if state is not None else hashlib.sha256()
@@ -54,6 +59,9 @@ class Sha256:
             self.state.update(chunk)
             return
         self.wait()
+        if len(chunk) < INLINE_HASH:
+            self.state.update(chunk)
+            return
         self._pending = self._executor.submit(self.state.update, bytes(chunk))
 
     def wait(self) -> None:
