@@ -75,9 +75,19 @@ class LocalStorage:
             raise ValueError("invalid storage key")
         return self.root / key[:2] / key[2:4] / key
 
+    def _make_dirs(self, directory: Path) -> None:
+        """Create ``root/ab/cd`` where missing, durably: a new directory's entry is fsynced in
+        its parent, or a crash could lose the directory and every File renamed into it."""
+        for level in (directory.parent, directory):
+            try:
+                level.mkdir()
+            except FileExistsError:
+                continue
+            _fsync_dir(level.parent)
+
     def put(self, key: str, src: BinaryIO, size: int) -> None:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(target.parent)
         tmp = target.with_name(f".{key}.tmp")
         try:
             with open(tmp, "xb") as out:
@@ -103,9 +113,12 @@ class LocalStorage:
     def adopt(self, key: str, path: Path) -> None:
         """Rename ``path`` (fsynced by its writer) into place and persist the rename."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.rename(path, target)
+            try:
+                os.rename(path, target)
+            except FileNotFoundError:  # the first File of its shard: make the directories
+                self._make_dirs(target.parent)
+                os.rename(path, target)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StorageFull() from exc
