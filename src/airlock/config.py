@@ -96,6 +96,8 @@ class Settings:
     header_timeout: int = 20  # seconds a client may take to send a request's headers
     body_timeout: int = 20  # seconds a body may take, plus one per BODY_MIN_RATE bytes received
     body_min_rate: int = 500  # bytes per second a body must keep up, on average, past that
+    max_uploads_per_user: int = 8  # upload bodies arriving at once per account (0: no cap)
+    max_uploads_per_address: int = 32  # and per client address, per instance
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
     log_level: str = "INFO"
     storage: str = "local"  # local: files under DATA_DIR/files; s3: an S3-compatible bucket
@@ -202,6 +204,9 @@ class Settings:
         for name in ("header_timeout", "body_timeout"):
             if not 1 <= getattr(self, name) <= 3600:
                 raise ConfigError(f"AIRLOCK_{name.upper()} is in seconds, from 1 to 3600.")
+        for name in ("max_uploads_per_user", "max_uploads_per_address"):
+            if not 0 <= getattr(self, name) <= 10_000:
+                raise ConfigError(f"AIRLOCK_{name.upper()} is a count from 0 (no cap) to 10000.")
         if not 1 <= self.body_min_rate <= 10**9:
             raise ConfigError("AIRLOCK_BODY_MIN_RATE is in bytes per second, at least 1.")
         if self.login_attempts < 1:

@@ -25,6 +25,7 @@ from airlock.scan.clamd import Address, Clamd
 from airlock.scan.scanning import Scanning
 from airlock.service import Service, utcnow
 from airlock.sessions import Sessions
+from airlock.slots import Admission
 from airlock.storage.base import Staging, Storage, Sweeper
 from airlock.storage.capabilities import Capabilities
 from airlock.storage.local import LocalStorage
@@ -51,6 +52,7 @@ class AirlockState:
     # Every place bytes in flight may be left by a crash, for gc: the staging directory and,
     # where the storage has them, its own leftovers (temp files, unfinished multipart uploads).
     sweepers: tuple[Sweeper, ...]
+    admission: Admission  # caps on upload bodies arriving at once, per user and address
 
     @property
     def limits(self) -> Limits:
@@ -135,4 +137,6 @@ def build_state(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
         sessions, admin, direct,
         tuple(s for s in (staging, caps.sweeper) if isinstance(s, Sweeper)),
-    )
+        Admission(data_dir / "run" / "slots", settings.max_uploads_per_user,
+                  settings.max_uploads_per_address),
+    )  # fmt: skip

@@ -30,7 +30,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
     env = {"AIRLOCK_BODY_TIMEOUT": str(GRACE), "AIRLOCK_HEADER_TIMEOUT": str(GRACE),
-           "AIRLOCK_BODY_MIN_RATE": str(MIN_RATE)}  # fmt: skip
+           "AIRLOCK_BODY_MIN_RATE": str(MIN_RATE), "AIRLOCK_MAX_UPLOADS_PER_USER": "32"}  # fmt: skip
     live = backend.server(tmp_path_factory.mktemp("slow") / "data", env=env)
     try:
         live.add_user("alice", admin=True)
@@ -151,3 +151,73 @@ def test_a_tus_upload_that_keeps_the_rate_completes(server: LiveServer) -> None:
     file_id = r.headers["Upload-File-Id"]
     got = requests.get(f"{server.url}/api/v1/files/{file_id}/content", headers=headers, timeout=10)
     assert got.content == data
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
+    env = {"AIRLOCK_BODY_TIMEOUT": str(GRACE), "AIRLOCK_BODY_MIN_RATE": str(MIN_RATE),
+           "AIRLOCK_MAX_UPLOADS_PER_USER": "2", "AIRLOCK_MAX_UPLOADS_PER_ADDRESS": "3"}
+    live = backend.server(tmp_path_factory.mktemp("capped") / "data", env=env)
+    try:
+        live.add_user("alice", admin=True)
+        live.add_user("bob")
+        yield live
+    finally:
+        live.stop()
+
+
+def test_concurrent_uploads_are_capped_per_user_and_per_address(capped: LiveServer) -> None:
+    """Two of bob's bodies arriving at once hold his two slots: a third is 429 at once, from
+    any worker; alice may still upload until the address's three are taken. Slots come back
+    when the bodies end (here: cut off)."""
+    stop = threading.Event()
+    held: list[RawResponse] = []
+
+    def slow_put(who: str, name: str) -> None:
+        headers = {**capped.auth(who), "Content-Length": "100000"}
+        held.append(raw_request(capped.url, "PUT", f"/api/v1/files/{name}", headers,
+                                _trickle(5, 100000, stop), timeout=60))  # fmt: skip
+
+    threads = [threading.Thread(target=slow_put, args=("bob", f"hold-{i}.txt"), daemon=True)
+               for i in range(2)]  # fmt: skip
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # until both slow bodies are being read
+            r = requests.put(capped.url + "/api/v1/files/third.txt", data=b"x\n",
+                             headers=capped.auth("bob"), timeout=10)  # fmt: skip
+            if r.status_code == 429 or time.monotonic() > deadline:
+                break
+            requests.delete(capped.url + r.json()["links"]["self"], headers=capped.auth("bob"),
+                            timeout=10)  # fmt: skip
+            time.sleep(0.2)
+        expect_error(r, 429, "rate_limited")
+        assert r.headers["Retry-After"] == "1"
+        ok = requests.put(capped.url + "/api/v1/files/alice.txt", data=b"mine\n",
+                          headers=capped.auth("alice"), timeout=10)  # fmt: skip
+        assert ok.status_code == 201, ok.text  # the address's third slot
+        requests.delete(capped.url + ok.json()["links"]["self"], headers=capped.auth("alice"),
+                        timeout=10)  # fmt: skip
+        third = threading.Thread(target=slow_put, args=("alice", "hold-alice.txt"), daemon=True)
+        third.start()
+        threads.append(third)
+        deadline = time.monotonic() + 10
+        while True:  # until alice's slow body holds the address's last slot
+            r = requests.put(capped.url + "/api/v1/files/fourth.txt", data=b"x\n",
+                             headers=capped.auth("alice"), timeout=10)  # fmt: skip
+            if r.status_code == 429 or time.monotonic() > deadline:
+                break
+            requests.delete(capped.url + r.json()["links"]["self"],
+                            headers=capped.auth("alice"), timeout=10)  # fmt: skip
+            time.sleep(0.2)
+        expect_error(r, 429, "rate_limited")
+        assert "address" in r.json()["error"]["message"]
+        for t in threads:
+            t.join(timeout=45)
+        assert [a.status for a in held] == [408, 408, 408]
+        again = requests.put(capped.url + "/api/v1/files/after.txt", data=b"x\n",
+                             headers=capped.auth("bob"), timeout=10)  # fmt: skip
+        assert again.status_code == 201, again.text
+    finally:
+        stop.set()

@@ -7,9 +7,10 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from airlock.core.pace import Pace
 from airlock.errors import BadRequest, RequestTimeout, TooLarge, UnsupportedMediaType
@@ -30,21 +31,32 @@ except ImportError:  # pragma: no cover - another WSGI server
 _READ_ERRORS: tuple[type[Exception], ...] = (OSError, *_SERVER_BODY_ERRORS)
 
 
-def body_chunks_for(limit: int) -> Iterator[bytes]:
+def body_chunks_for(limit: int, upload: bool = True) -> Iterator[bytes]:
     """The request body, read from the WSGI input itself: Werkzeug's wrapper stream would copy
     every chunk twice more. A body with neither a length nor a server that marks its end
     (``wsgi.input_terminated``) is empty, as Werkzeug would treat it. Under gunicorn the body
     must keep pace (``AIRLOCK_BODY_TIMEOUT``, ``AIRLOCK_BODY_MIN_RATE``), or it is cut off with
-    ``RequestTimeout``."""
+    ``RequestTimeout``. An ``upload`` body holds one of its user's and its address's upload
+    slots while it arrives (``RateLimited`` when none is free: ``AIRLOCK_MAX_UPLOADS_PER_*``)."""
     declared = request.content_length
     if declared is None and not request.environ.get("wsgi.input_terminated"):
         return iter(())
-    settings = state().settings
-    pace = Pace(time.monotonic(), settings.body_timeout, settings.body_min_rate)
+    st = state()
+    pace = Pace(time.monotonic(), st.settings.body_timeout, st.settings.body_min_rate)
     sock = request.environ.get("gunicorn.socket")
     source = _ServerInput(request.environ["wsgi.input"], pace,
                           sock if isinstance(sock, socket.socket) else None)  # fmt: skip
-    return source.chunks(limit, declared)
+    if not upload:
+        return source.chunks(limit, declared)
+    user = getattr(g, "airlock_user", None)
+    slots = st.admission.holding(str(user.id) if user is not None else None, request.remote_addr)
+    return _held(slots, source.chunks(limit, declared))
+
+
+def _held(slots: AbstractContextManager[None], chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``, with ``slots`` held from the first read until the last (or an error)."""
+    with slots:
+        yield from chunks
 
 
 class _ServerInput:
@@ -103,7 +115,7 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
     check_declared_length(MAX_JSON_BODY)
-    raw = b"".join(body_chunks_for(MAX_JSON_BODY))
+    raw = b"".join(body_chunks_for(MAX_JSON_BODY, upload=False))
     try:
         body = json.loads(raw)
     except ValueError:  # also not UTF-8
