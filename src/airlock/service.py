@@ -28,7 +28,6 @@ from airlock.errors import (
     BadRequest,
     Forbidden,
     Gone,
-    InternalError,
     NoFile,
     NotFound,
     QuotaExceeded,
@@ -191,35 +190,53 @@ class Service:
         event in one transaction; on any failure nothing stored remains."""
         staged = inspected.staged
         committed = commit(staged, inspected.file_type.mime, self.storage)
-        now = self.clock()
-        file_id = new_id()
         try:
+            now = self.clock()
+            if now.tzinfo is not None:  # in UTC, as the row reads back (naive: the insert fails)
+                now = now.astimezone(dt.UTC)
+            # The record is built from what is written, not read back. The owner's name is the
+            # user's (the row's foreign key refuses an owner that no longer exists); nothing is
+            # quarantined yet.
+            record = FileRecord(
+                id=new_id(),
+                owner_id=user.id,
+                owner=user.username,
+                name=inspected.name,
+                size=staged.size,
+                sha256=staged.sha256,
+                content_type=inspected.file_type.mime,
+                visibility=opts.visibility,
+                storage_key=committed.key,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=opts.expires_in)
+                if opts.expires_in
+                else None,
+                thumbnail_key=committed.thumbnail_key,
+                quarantined_at=None,
+                quarantine_reason=None,
+                attachment_only=bool(inspected.attachment_only),
+            )
             with self.db.write() as conn:
                 self._check_quota(user, staged.size, locked=conn)
                 repo.add_file(
                     conn,
-                    id=file_id,
-                    owner_id=user.id,
-                    name=inspected.name,
-                    size=staged.size,
-                    sha256=staged.sha256,
-                    content_type=inspected.file_type.mime,
-                    visibility=opts.visibility,
-                    storage_key=committed.key,
-                    thumbnail_key=committed.thumbnail_key,
-                    attachment_only=inspected.attachment_only,
-                    created_at=now,
-                    expires_at=now + dt.timedelta(seconds=opts.expires_in)
-                    if opts.expires_in
-                    else None,
+                    id=record.id,
+                    owner_id=record.owner_id,
+                    name=record.name,
+                    size=record.size,
+                    sha256=record.sha256,
+                    content_type=record.content_type,
+                    visibility=record.visibility,
+                    storage_key=record.storage_key,
+                    thumbnail_key=record.thumbnail_key,
+                    attachment_only=record.attachment_only,
+                    created_at=record.created_at,
+                    expires_at=record.expires_at,
                 )
                 admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))
-                record = repo.get_file(conn, file_id)
         except BaseException:
             undo(committed, self.storage)
             raise
-        if record is None:  # pragma: no cover - the insert above just succeeded
-            raise InternalError()
         return record
 
     def record_rejection(

@@ -82,13 +82,18 @@ def release_file(conn: Connection, file_id: str) -> bool:
 # Upload events -------------------------------------------------------------------------------
 
 
+_INSERT_EVENT = upload_events.insert()  # built once: one runs with every upload decision
+
+
 def add_event(conn: Connection, event: UploadEvent) -> None:
     conn.execute(
-        upload_events.insert().values(
-            at=event.at, username=event.username, name=event.name, size=event.size,
-            outcome=event.outcome, code=event.code, message=event.message,
-        )  # fmt: skip
-    )
+        _INSERT_EVENT,
+        {
+            "at": event.at, "username": event.username, "name": event.name,
+            "size": event.size, "outcome": event.outcome, "code": event.code,
+            "message": event.message,
+        },
+    )  # fmt: skip
 
 
 def daily_counts(conn: Connection, since: dt.datetime) -> dict[tuple[str, str], int]:

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. Kept here so that a process whose database is up to date never loads
 # Alembic (about 10 MiB per worker); a test holds it equal to Alembic's head.
 SCHEMA_HEAD = "0007"
 _PG_MIGRATION_LOCK = 0x41495230  # advisory-lock key, any constant
+# How long an SQLite writer waits for the write lock (another process's, or a thread's of this
+# one) before it gives up with "database is locked".
+BUSY_TIMEOUT = 30
 
 
 def normalize_url(url: str) -> str:
@@ -27,16 +33,40 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _sqlite_pool_class(url: str) -> type[Any]:
+    """The pool SQLAlchemy picks for this SQLite URL (a QueuePool for a file, a
+    SingletonThreadPool for ``:memory:``); any deprecation notice is create_engine's to give."""
+    parsed = make_url(url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dialect: Any = parsed.get_dialect()  # typed as Dialect, which lacks get_pool_class
+        cls: type[Any] = dialect.get_pool_class(parsed)
+    return cls
+
+
 class Database:
     """One engine per process. ``read()`` and ``write()`` hand out a connection inside a
-    transaction that commits when the block ends and rolls back on error."""
+    transaction that commits when the block ends and rolls back on error.
+
+    On SQLite a committed transaction is durable (WAL with ``synchronous=FULL``: the WAL is
+    fsynced at every commit), and the write transactions of one ``Database`` run one at a time,
+    queued on a lock in this process (between processes SQLite's busy handler still decides)."""
 
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        # Threads of this process queue here for SQLite's single writer slot instead of polling
+        # for it in SQLite's busy handler (sleeps of up to 100 ms, unfair under load). Re-entrant
+        # so that a write opened inside another on the same thread behaves as it did without
+        # the lock (SQLite's busy handler refuses it after the timeout) rather than hang.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
+            if _sqlite_pool_class(self.url) is QueuePool:
+                # The connection used last is handed out next: its page cache is warm, where
+                # round-robin checkouts read pages again that another connection changed.
+                kwargs["pool_use_lifo"] = True
         else:
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
         self.engine: Engine = create_engine(self.url, **kwargs)
@@ -52,8 +82,11 @@ class Database:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            # FULL, not NORMAL: with WAL, NORMAL syncs the WAL only at checkpoints, so a
+            # transaction committed (a File whose 201 was sent) could vanish on power loss or
+            # an OS crash. FULL adds one fsync of the WAL per commit.
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -69,13 +102,22 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.info["write"] = True
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
-                conn.info.pop("write", None)
+        lock = self._write_lock
+        # A writer that cannot get the lock in time goes on without it, and SQLite's busy
+        # handler answers as it would have without the lock.
+        locked = lock is not None and lock.acquire(timeout=BUSY_TIMEOUT)
+        try:
+            with self.engine.connect() as conn:
+                conn.info["write"] = True
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    conn.info.pop("write", None)
+        finally:
+            if locked:
+                assert lock is not None
+                lock.release()
 
     def ping(self) -> None:
         """Raise unless the database answers."""

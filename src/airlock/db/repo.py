@@ -1,6 +1,10 @@
 """Repositories: small functions over a SQLAlchemy ``Connection`` that return frozen records.
 
 The caller (the service) owns the transaction; these never commit.
+
+The statements of the per-request path are built once, at import, and run with a dict of
+parameters: a statement built per call is coerced, cache-keyed and looked up in the compiled
+cache every time, which cost more than running it.
 """
 
 from __future__ import annotations
@@ -9,7 +13,19 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import CompileError
 
 from airlock.db.records import FileRecord, Link, Token, User
 from airlock.db.schema import files, links, tokens, users
@@ -65,11 +81,13 @@ def count_users(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 
 
+_USED_BYTES = select(func.coalesce(func.sum(files.c.size), 0)).where(
+    files.c.owner_id == bindparam("p_owner_id")
+)
+
+
 def used_bytes(conn: Connection, user_id: int) -> int:
-    total = conn.execute(
-        select(func.coalesce(func.sum(files.c.size), 0)).where(files.c.owner_id == user_id)
-    ).scalar_one()
-    return int(total)
+    return int(conn.execute(_USED_BYTES, {"p_owner_id": user_id}).scalar_one())
 
 
 # Tokens --------------------------------------------------------------------------------------
@@ -86,15 +104,18 @@ def add_token(
     return Token(token_id, user_id, name, now, None)
 
 
+_USER_FOR_TOKEN = (
+    select(users, tokens.c.id.label("token_id"), tokens.c.last_used_at)
+    .join(tokens, tokens.c.user_id == users.c.id)
+    .where(tokens.c.token_hash == bindparam("p_token_hash"))
+)
+
+
 def user_for_token(
     conn: Connection, token_hash: str
 ) -> tuple[User, str, dt.datetime | None] | None:
     """The token's user, the token's id and when it was last used."""
-    row = conn.execute(
-        select(users, tokens.c.id.label("token_id"), tokens.c.last_used_at)
-        .join(tokens, tokens.c.user_id == users.c.id)
-        .where(tokens.c.token_hash == token_hash)
-    ).first()
+    row = conn.execute(_USER_FOR_TOKEN, {"p_token_hash": token_hash}).first()
     return (_user(row), row.token_id, row.last_used_at) if row else None
 
 
@@ -119,16 +140,26 @@ def delete_token(conn: Connection, user_id: int, token_id: str) -> bool:
 # Files ---------------------------------------------------------------------------------------
 
 
+_INSERT_FILE = files.insert()
+_FILE_COLUMN_NAMES = frozenset(files.c.keys())
+_GET_FILE = (
+    select(*_FILE_COLUMNS)
+    .join(users, users.c.id == files.c.owner_id)
+    .where(files.c.id == bindparam("p_file_id"))
+)
+
+
 def add_file(conn: Connection, **values: Any) -> None:
-    conn.execute(files.insert().values(**values))
+    """Insert one File row; ``values`` are column names (an unknown one is an error, which a
+    parameter dict alone would silently drop)."""
+    unknown = values.keys() - _FILE_COLUMN_NAMES
+    if unknown:
+        raise CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
+    conn.execute(_INSERT_FILE, values)
 
 
 def get_file(conn: Connection, file_id: str) -> FileRecord | None:
-    row = conn.execute(
-        select(*_FILE_COLUMNS)
-        .join(users, users.c.id == files.c.owner_id)
-        .where(files.c.id == file_id)
-    ).first()
+    row = conn.execute(_GET_FILE, {"p_file_id": file_id}).first()
     return _file(row) if row else None
 
 
@@ -234,8 +265,11 @@ def add_link(conn: Connection, **values: Any) -> None:
     conn.execute(links.insert().values(downloads=0, **values))
 
 
+_LINK_BY_HASH = select(links).where(links.c.token_hash == bindparam("p_token_hash"))
+
+
 def link_by_hash(conn: Connection, token_hash: str) -> Link | None:
-    row = conn.execute(select(links).where(links.c.token_hash == token_hash)).first()
+    row = conn.execute(_LINK_BY_HASH, {"p_token_hash": token_hash}).first()
     if not row:
         return None
     return Link(
