@@ -134,3 +134,42 @@ def test_migrations_build_exactly_the_declared_schema(state: AirlockState) -> No
     with state.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_used_bytes_follows_every_store_and_delete(state: AirlockState) -> None:
+    """The counter a quota check reads is what the user's Files add up to, through uploads,
+    deletes (twice: the second changes nothing), concurrent uploads and gc's expiry."""
+    from sqlalchemy import func, select
+
+    from airlock.db import repo
+    from airlock.db.schema import files
+    from airlock.gc import collect
+
+    user = state.accounts.add_user("dave", None, False, 10**6)
+    other = state.accounts.add_user("erin", None)
+
+    def summed(user_id: int) -> int:
+        with state.db.read() as conn:
+            return int(conn.execute(select(func.coalesce(func.sum(files.c.size), 0))
+                                    .where(files.c.owner_id == user_id)).scalar_one())
+
+    def counted(user_id: int) -> int:
+        with state.db.read() as conn:
+            return repo.used_bytes(conn, user_id)
+
+    a = state.service.store(user, stage(state, b"a" * 100 + b"\n"), "a.txt", UploadOptions())
+    state.service.store(other, stage(state, b"o" * 50 + b"\n"), "o.txt", UploadOptions())
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: state.service.store(
+            user, stage(state, b"%d\n" % i * 10), f"{i}.txt", UploadOptions()), range(8)))
+    assert counted(user.id) == summed(user.id) > 101 and counted(other.id) == 51
+    state.service.delete_file(user, a.id)
+    with state.db.write() as conn:
+        assert repo.delete_file(conn, a.id) is False
+    assert counted(user.id) == summed(user.id)
+    state.service.store(user, stage(state, b"brief\n"), "brief.txt", UploadOptions(expires_in=1))
+    before = counted(user.id)
+    state.service.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    collect(state, state.service.clock())
+    assert counted(user.id) == summed(user.id) == before - 6
+    assert counted(other.id) == summed(other.id) == 51

@@ -81,13 +81,17 @@ def count_users(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 
 
-_USED_BYTES = select(func.coalesce(func.sum(files.c.size), 0)).where(
-    files.c.owner_id == bindparam("p_owner_id")
+_USED_BYTES = select(users.c.used_bytes).where(users.c.id == bindparam("p_owner_id"))
+_ADD_USED = (
+    update(users)
+    .where(users.c.id == bindparam("p_owner_id"))
+    .values(used_bytes=users.c.used_bytes + bindparam("p_size"))
 )
 
 
 def used_bytes(conn: Connection, user_id: int) -> int:
-    return int(conn.execute(_USED_BYTES, {"p_owner_id": user_id}).scalar_one())
+    """The bytes the user's Files take (0 for no such user)."""
+    return int(conn.execute(_USED_BYTES, {"p_owner_id": user_id}).scalar() or 0)
 
 
 # Tokens --------------------------------------------------------------------------------------
@@ -156,6 +160,7 @@ def add_file(conn: Connection, **values: Any) -> None:
     if unknown:
         raise CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
     conn.execute(_INSERT_FILE, values)
+    conn.execute(_ADD_USED, {"p_owner_id": values["owner_id"], "p_size": values["size"]})
 
 
 def get_file(conn: Connection, file_id: str) -> FileRecord | None:
@@ -193,8 +198,16 @@ def update_file(conn: Connection, file_id: str, **values: Any) -> None:
 
 def delete_file(conn: Connection, file_id: str) -> bool:
     """Delete the File's row and its links; False when another request deleted it first."""
+    row = conn.execute(
+        select(files.c.owner_id, files.c.size).where(files.c.id == file_id)
+    ).first()
+    if row is None:
+        return False
     conn.execute(delete(links).where(links.c.file_id == file_id))
-    return conn.execute(delete(files).where(files.c.id == file_id)).rowcount == 1
+    if conn.execute(delete(files).where(files.c.id == file_id)).rowcount != 1:
+        return False
+    conn.execute(_ADD_USED, {"p_owner_id": row.owner_id, "p_size": -row.size})
+    return True
 
 
 def expired_files(conn: Connection, now: dt.datetime, limit: int = 500) -> list[FileRecord]:

@@ -62,6 +62,9 @@ users = Table(
     Column("password_hash", String(255), nullable=True),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("quota_bytes", BigInteger, nullable=True),
+    # The sum of the user's Files' sizes, kept by repo.add_file and repo.delete_file in the
+    # transaction that changes them: a quota check reads one row, not every File.
+    Column("used_bytes", BigInteger, nullable=False, server_default="0"),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
