@@ -294,5 +294,11 @@ def test_phone_width(server: Airlock, browsing: Any) -> None:
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375px"
+        wide = [] if overflow <= 0 else page.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter(e => e.offsetParent !== null"
+            " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+            ".slice(-5).map(e => `${e.tagName}#${e.id}.${e.className}: ${e.textContent.trim()"
+            ".slice(0, 60)}`)"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375px: {wide}"
         screenshot(page, name)
