@@ -121,6 +121,8 @@ class InStream:
         try:
             while view:
                 piece = view[:CHUNK]
+                # The length and the chunk go in two sends: joining them would copy the chunk
+                # (one sendmsg of both measured no faster).
                 self._sock.sendall(struct.pack("!L", len(piece)))
                 self._sock.sendall(piece)
                 view = view[len(piece) :]

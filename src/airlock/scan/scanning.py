@@ -28,17 +28,25 @@ if TYPE_CHECKING:  # prometheus_client must load only after the metrics dir is s
 log = logging.getLogger("airlock.scan")
 
 READ_CHUNK = 1024 * 1024
+# Chunks of one upload held for clamd at a time (queued, or being sent): each is a MiB of the
+# worker's memory. A few absorb the moments when clamd or the upload is off the CPU; more only
+# sit full while the upload waits for clamd either way.
+SCAN_AHEAD = 4
 _END, _CANCEL = b"", None  # what ends a StreamScan's queue: finished, or dropped
 
 
 class StreamScan:
     """One upload's bytes on their way to clamd, as they arrive. ``update`` never blocks longer
     than the scanner's timeout: a clamd that stops reading fails the scan instead of stalling
-    the upload. Memory is bounded by the queue (16 chunks)."""
+    the upload. At most ``SCAN_AHEAD`` chunks are held for clamd at a time; ``update`` waits
+    for clamd to take one before it keeps another."""
 
     def __init__(self, clamd: Clamd) -> None:
         self._clamd = clamd
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # A slot is given back once its chunk is sent, not when it is taken from the queue: the
+        # chunk being sent is memory too.
+        self._room = threading.Semaphore(SCAN_AHEAD)
         self._verdict: Verdict | None = None
         self.error: str | None = None
         self._done = threading.Event()
@@ -47,10 +55,12 @@ class StreamScan:
     def update(self, chunk: bytes) -> None:
         if self.error is not None or not chunk:
             return
-        try:
-            self._queue.put(bytes(chunk), timeout=self._clamd.timeout)
-        except queue.Full:
+        if not self._room.acquire(timeout=self._clamd.timeout):
             self.error = "clamd did not keep up with the upload"
+            return
+        # bytes(...) of a bytes is the same object (the one the writer and the hasher hold), so
+        # only a buffer the caller may reuse is copied.
+        self._queue.put(bytes(chunk))
 
     def _run(self) -> None:
         stream, ended = None, False
@@ -63,7 +73,13 @@ class StreamScan:
                     if chunk == _END:
                         self._verdict = stream.verdict()
                     return
-                stream.send(chunk)
+                try:
+                    stream.send(chunk)
+                finally:
+                    # Dropped before its slot is given back, or it would stay alive beside the
+                    # next chunk until the next get() returns.
+                    del chunk
+                    self._room.release()
         except (ClamdError, queue.Empty) as exc:
             self.error = str(exc) or "the upload stopped sending"
             if not ended:
@@ -81,20 +97,15 @@ class StreamScan:
                     return
             except queue.Empty:
                 return
+            self._room.release()
 
     def finish(self) -> None:
         """Every byte was given: ask for the verdict."""
-        self._put_end(_END)
+        self._queue.put(_END)
 
     def cancel(self) -> None:
         """The upload is dropped: end the scan without a verdict."""
-        self._put_end(_CANCEL)
-
-    def _put_end(self, marker: bytes | None) -> None:
-        try:
-            self._queue.put(marker, timeout=self._clamd.timeout)
-        except queue.Full:
-            self.error = self.error or "clamd did not keep up with the upload"
+        self._queue.put(_CANCEL)
 
     def result(self) -> Verdict:
         """The verdict (``ClamdError`` when there is none), waiting for clamd a bounded time."""
