@@ -2,6 +2,7 @@
 # Installs what bench/run.py needs. Idempotent; starts nothing.
 #  - Debian's nginx with the WebDAV module (nginx-light has ngx_http_dav_module on bookworm)
 #  - curl (the client used for every transfer)
+#  - wrk (the load generator of bench/run_small.py and bench/run_servers.py)
 #  - psutil, gunicorn, flask in the project's venv
 set -euo pipefail
 
@@ -18,6 +19,7 @@ have_dav_nginx() {
 need_apt=()
 have_dav_nginx || need_apt+=(nginx-light)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "setup: installing ${need_apt[*]} with apt-get"
