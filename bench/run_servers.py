@@ -151,6 +151,21 @@ class SlowResult:
         self.rss_worker = 0
         self.cpu = 0.0
         self.error = ""
+        self.per_worker: dict[int, int] = {}  # established client connections per worker at 3 s
+
+
+def worker_connections(srv) -> dict[int, int]:
+    """Established TCP connections on the server's port, per worker (leaf) process."""
+    out = {}
+    for p in rb.tree(srv.ps):
+        try:
+            if p.children():
+                continue
+            out[p.pid] = sum(1 for c in p.net_connections(kind="tcp")
+                             if c.status == "ESTABLISHED" and c.laddr and c.laddr.port == srv.port)
+        except Exception:  # noqa: BLE001  (psutil.Error, or a process gone meanwhile)
+            pass
+    return out
 
 
 def _probe(url_host: str, port: int, timeout: float = 2.0) -> tuple[bool, float, str]:
@@ -216,8 +231,12 @@ def slow_clients(srv, n_trickle: int, n_stall: int, window: float, after_file: s
         prober.start()
         next_tick = time.monotonic() + 1.0
         all_cut_at = None
+        counted = False
         while True:
             now = time.monotonic()
+            if not counted and now - t0 >= 3.0:
+                counted = True
+                res.per_worker = worker_connections(srv)
             if now - t0 >= window:
                 break
             open_ = [c for c in conns if c["cut"] is None]
@@ -453,7 +472,8 @@ def main() -> int:
             s = slow[key]
             for kind, cs in s.groups.items():
                 log(f"  {kind}: cut {describe_group(cs, s.window)}")
-            log(f"  /healthz: {probe_summary(s)}; after: {'; '.join(s.after)}")
+            log(f"  /healthz: {probe_summary(s)}; after: {'; '.join(s.after)}; "
+                f"connections per worker at 3 s: {s.per_worker}")
         for key, srv in servers.items():
             memory_end[key] = rb.worker_memory(srv)
     except KeyboardInterrupt:
@@ -554,8 +574,9 @@ def main() -> int:
         md.append(f"Slow clients (`AIRLOCK_BODY_TIMEOUT={BODY_TIMEOUT}`; cut = the server answered or closed; "
                   "times from each connection's connect, min / median / max):")
         md.append("")
-        md.append("| server | clients | cut | cut after s | how | /healthz meanwhile | after they left | server CPU s | peak worker RSS MiB |")
-        md.append("|---|---|---|---:|---|---|---|---:|---:|")
+        md.append("| server | clients | cut | cut after s | how | /healthz meanwhile | after they left | connections per "
+                  "worker at 3 s | server CPU s | peak worker RSS MiB |")
+        md.append("|---|---|---|---:|---|---|---|---|---:|---:|")
         for k in keys:
             s = slow.get(k)
             if not s:
@@ -563,7 +584,8 @@ def main() -> int:
             for kind, cs in s.groups.items():
                 n, t, how = describe_group(cs, s.window)
                 md.append(f"| {k} | {len(cs)} × {kind} | {n} | {t} | {how} | {probe_summary(s)} | "
-                          f"{'; '.join(s.after)} | {s.cpu:.2f} | {s.rss_worker / MiB:.1f} |")
+                          f"{'; '.join(s.after)} | {' / '.join(map(str, s.per_worker.values())) or '?'} | "
+                          f"{s.cpu:.2f} | {s.rss_worker / MiB:.1f} |")
         md.append("")
 
     # ---- verdict --------------------------------------------------------------
@@ -597,7 +619,7 @@ def main() -> int:
         better = max(keys, key=lambda k: sum(safe[k]))
         worse = "granian" if better == "gunicorn" else "gunicorn"
         missed = [c for c, a, b in zip(criteria, safe[better], safe[worse], strict=True) if a and not b]
-        choice = (f"{better}: under {worse} " + "; ".join(missed) + " did not hold"
+        choice = (f"{better}: under {worse} these did not hold: " + "; ".join(missed)
                   + (" (the app gets no socket under granian, so Airlock's body reader cannot cut a client "
                      "off)" if worse == "granian" and not safe["granian"][0] else "")
                   + (f", whatever the speed (geometric mean {geo:.2f}×)" if geo else ""))

@@ -541,7 +541,7 @@ def main() -> int:
         md.append(f"| {rs[0].server} | {rs[0].op} | {spread([r.rate for r in good])} | "
                   f"{spread([r.cpu_ms for r in good], '{:.2f}')} | "
                   f"{spread([r.lat_us.get('p99', 0) / 1000 for r in good])} | "
-                  f"{max((r.rss_worker for r in rs), default=0) / MiB:.1f} | ")
+                  f"{max((r.rss_worker for r in rs), default=0) / MiB:.1f} |")
     md.append("")
     t_ok, a_ok = [r.rate for r in tut_up if r.ok], [r.rate for r in air_up if r.ok]
     target = []
