@@ -69,14 +69,20 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return Backend("local")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
-    """A running server with users ``alice`` (admin) and ``bob``; tokens in ``server.tokens``."""
-    root: Path = tmp_path_factory.mktemp("live")
-    live = backend.server(root / "data")
+def serving(tmp_path_factory: pytest.TempPathFactory, backend: Backend, name: str,
+            env: dict[str, str] | None = None) -> Iterator[LiveServer]:  # fmt: skip
+    """For a module fixture: a server with these settings and users ``alice`` (admin) and
+    ``bob``, stopped at the end."""
+    live = backend.server(tmp_path_factory.mktemp(name) / "data", env=env)
     try:
         live.add_user("alice", admin=True)
         live.add_user("bob")
         yield live
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
+    """A running server with users ``alice`` (admin) and ``bob``; tokens in ``server.tokens``."""
+    yield from serving(tmp_path_factory, backend, "live")

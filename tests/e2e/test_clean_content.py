@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image, PngImagePlugin
 
-from tests.e2e.conftest import Backend
+from tests.e2e.conftest import Backend, serving
 from tests.support.bodies import Leftovers, assert_alive, expect_error
 from tests.support.server import LiveServer
 
@@ -34,25 +34,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterat
         "AIRLOCK_PDF_ACTIVE_CONTENT": "attachment",
         "AIRLOCK_ALLOWED_TYPES": "png,jpg,jpeg,gif,webp,bmp,tif,tiff,pdf,txt",
     }
-    live = backend.server(tmp_path_factory.mktemp("clean") / "data", env=env)
-    try:
-        live.add_user("alice", admin=True)
-        live.add_user("bob")
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory, backend, "clean", env)
 
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
     """The defaults: no re-encoding, PDFs with active content refused."""
-    live = backend.server(tmp_path_factory.mktemp("strict") / "data")
-    try:
-        live.add_user("alice", admin=True)
-        live.add_user("bob")
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory, backend, "strict")
 
 
 def _gps_exif(orientation: int = 1) -> Image.Exif:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.e2e.conftest import Backend
+from tests.e2e.conftest import Backend, serving
 from tests.support.bodies import Leftovers, RawResponse, assert_alive, expect_error, raw_request
 from tests.support.server import LiveServer
 
@@ -32,13 +32,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
     env = {"AIRLOCK_BODY_TIMEOUT": str(GRACE), "AIRLOCK_HEADER_TIMEOUT": str(GRACE),
            "AIRLOCK_BODY_MIN_RATE": str(MIN_RATE), "AIRLOCK_MAX_UPLOADS_PER_USER": "32"}  # fmt: skip
-    live = backend.server(tmp_path_factory.mktemp("slow") / "data", env=env)
-    try:
-        live.add_user("alice", admin=True)
-        live.add_user("bob")
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory, backend, "slow", env)
 
 
 def _trickle(rate: float, total: int, stop: threading.Event) -> Iterator[bytes]:
@@ -159,13 +153,7 @@ def capped(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterat
     # A longer allowance: the slow bodies must hold their slots while the test looks.
     env = {"AIRLOCK_BODY_TIMEOUT": str(HOLD), "AIRLOCK_BODY_MIN_RATE": str(MIN_RATE),
            "AIRLOCK_MAX_UPLOADS_PER_USER": "2", "AIRLOCK_MAX_UPLOADS_PER_ADDRESS": "3"}
-    live = backend.server(tmp_path_factory.mktemp("capped") / "data", env=env)
-    try:
-        live.add_user("alice", admin=True)
-        live.add_user("bob")
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory, backend, "capped", env)
 
 
 def test_concurrent_uploads_are_capped_per_user_and_per_address(capped: LiveServer) -> None:
