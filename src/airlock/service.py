@@ -218,21 +218,7 @@ class Service:
             )
             with self.db.write() as conn:
                 self._check_quota(user, staged.size, locked=conn)
-                repo.add_file(
-                    conn,
-                    id=record.id,
-                    owner_id=record.owner_id,
-                    name=record.name,
-                    size=record.size,
-                    sha256=record.sha256,
-                    content_type=record.content_type,
-                    visibility=record.visibility,
-                    storage_key=record.storage_key,
-                    thumbnail_key=record.thumbnail_key,
-                    attachment_only=record.attachment_only,
-                    created_at=record.created_at,
-                    expires_at=record.expires_at,
-                )
+                repo.add_file_record(conn, record)
                 admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))
         except BaseException:
             undo(committed, self.storage)

@@ -9,6 +9,7 @@ cache every time, which cost more than running it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -161,6 +162,12 @@ def add_file(conn: Connection, **values: Any) -> None:
         raise CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
     conn.execute(_INSERT_FILE, values)
     conn.execute(_ADD_USED, {"p_owner_id": values["owner_id"], "p_size": values["size"]})
+
+
+def add_file_record(conn: Connection, record: FileRecord) -> None:
+    """Insert ``record`` as a File row (its ``owner`` name is the users table's)."""
+    add_file(conn, **{f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+                      if f.name != "owner"})  # fmt: skip
 
 
 def get_file(conn: Connection, file_id: str) -> FileRecord | None:
