@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import Backend
+from tests.e2e.conftest import Backend, serving
 from tests.support.clamd import Clamd
 from tests.support.server import AIRLOCK, LiveServer
 
@@ -36,13 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend,
            clamd: Clamd) -> Iterator[LiveServer]:  # fmt: skip
     """Scanning required; ``alice`` is an admin, ``bob`` owns the Files that get quarantined."""
     env = {"AIRLOCK_SCAN": "required", "AIRLOCK_CLAMD": clamd.url, "AIRLOCK_SCAN_TIMEOUT": "3"}
-    live = backend.server(tmp_path_factory.mktemp("quarantine") / "data", env=env)
-    try:
-        live.add_user("alice", admin=True)
-        live.add_user("bob")
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory, backend, "quarantine", env)
 
 
 def airlock(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
