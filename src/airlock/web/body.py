@@ -14,8 +14,9 @@ from flask import g, request
 
 from airlock.core.pace import Pace
 from airlock.errors import BadRequest, RequestTimeout, TooLarge, UnsupportedMediaType
-from airlock.pipeline.receive import body_chunks
+from airlock.pipeline.receive import CHUNK_SIZE, body_chunks
 from airlock.watchdog import WATCHDOG
+from airlock.web.sockbody import SocketBody
 from airlock.web.state import state
 
 MAX_JSON_BODY = 64 * 1024  # far more than any JSON request of the API needs
@@ -33,7 +34,8 @@ _READ_ERRORS: tuple[type[Exception], ...] = (OSError, *_SERVER_BODY_ERRORS)
 
 def body_chunks_for(limit: int, upload: bool = True) -> Iterator[bytes]:
     """The request body, read from the WSGI input itself: Werkzeug's wrapper stream would copy
-    every chunk twice more. A body with neither a length nor a server that marks its end
+    every chunk twice more (and under gunicorn, one of known length straight from the client's
+    socket: ``SocketBody``). A body with neither a length nor a server that marks its end
     (``wsgi.input_terminated``) is empty, as Werkzeug would treat it. Under gunicorn the body
     must keep pace (``AIRLOCK_BODY_TIMEOUT``, ``AIRLOCK_BODY_MIN_RATE``), or it is cut off with
     ``RequestTimeout``. An ``upload`` body holds one of its user's and its address's upload
@@ -44,8 +46,10 @@ def body_chunks_for(limit: int, upload: bool = True) -> Iterator[bytes]:
     st = state()
     pace = Pace(time.monotonic(), st.settings.body_timeout, st.settings.body_min_rate)
     sock = request.environ.get("gunicorn.socket")
-    source = _ServerInput(request.environ["wsgi.input"], pace,
-                          sock if isinstance(sock, socket.socket) else None)  # fmt: skip
+    sock = sock if isinstance(sock, socket.socket) else None
+    stream = request.environ["wsgi.input"]
+    direct = SocketBody.take_over(stream, sock, min(limit + 1, CHUNK_SIZE))
+    source = _ServerInput(direct if direct is not None else stream, pace, sock)
     if not upload:
         return source.chunks(limit, declared)
     user = getattr(g, "airlock_user", None)
