@@ -20,8 +20,6 @@ import warnings
 from collections.abc import Mapping
 from typing import IO, Any
 
-from PIL import ExifTags, Image, ImageOps
-
 from airlock.errors import UnsafeContent
 from airlock.pipeline.staging import Staged, StagedWrite
 from airlock.storage.base import Staging
@@ -52,6 +50,8 @@ class Reencoder:
         """The clean image, staged anew; ``staged`` itself is left as it was (the caller
         discards it). ``UnsafeContent`` when Pillow cannot decode it, ``TooLarge`` when the
         clean image would exceed the file size limit."""
+        from PIL import Image  # loaded with the first image, as for thumbnails
+
         with tempfile.SpooledTemporaryFile(_SPOOL) as clean:
             try:
                 with staged.reader() as view:
@@ -68,6 +68,8 @@ class Reencoder:
 
 
 def _rewrite(view: IO[bytes], fmt: str, out: IO[bytes]) -> None:
+    from PIL import ExifTags, Image, ImageOps
+
     with warnings.catch_warnings():
         # Pixels were bounded by the pixel-flood check against the operator's limit.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -14,8 +14,6 @@ import warnings
 from collections.abc import Callable
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
-
 log = logging.getLogger("airlock.thumbnail")
 
 SIZE = 256
@@ -30,6 +28,10 @@ def make_thumbnail(open_view: Callable[[], BinaryIO], mime: str) -> bytes | None
     fmt = _SOURCES.get(mime)
     if fmt is None:
         return None
+    # Pillow is loaded with the first image: some 2 MiB that a worker never given one does
+    # not hold.
+    from PIL import Image
+
     try:
         with open_view() as view:
             return _shrink(view, fmt)
@@ -40,6 +42,8 @@ def make_thumbnail(open_view: Callable[[], BinaryIO], mime: str) -> bytes | None
 
 
 def _shrink(view: BinaryIO, fmt: str) -> bytes | None:
+    from PIL import Image, ImageOps
+
     with warnings.catch_warnings():
         # Sizes were checked by the pixel-flood check and are bounded again below.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
