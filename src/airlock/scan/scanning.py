@@ -29,9 +29,10 @@ log = logging.getLogger("airlock.scan")
 
 READ_CHUNK = 1024 * 1024
 # Chunks of one upload held for clamd at a time (queued, or being sent): each is a MiB of the
-# worker's memory. A few absorb the moments when clamd or the upload is off the CPU; more only
-# sit full while the upload waits for clamd either way.
-SCAN_AHEAD = 4
+# worker's memory. The stream's socket buffer (clamd.SEND_BUFFER, 4 MiB in the kernel) absorbs
+# the moments when clamd is off the CPU; with it, 4 here were no faster than 2 (bench/run_scan.py)
+# and held 4 MiB more.
+SCAN_AHEAD = 2
 _END, _CANCEL = b"", None  # what ends a StreamScan's queue: finished, or dropped
 
 
