@@ -167,19 +167,23 @@ class _FormReader:
     def _pass_bulk(self, data: bytes) -> bytes:
         """Inside a part's data, hand the bytes that cannot hold a delimiter straight to the
         part's sink, and return the rest for the decoder. The decoder copies every byte four
-        times on its way through (its buffer, two slices, ``bytes``); this costs one or two.
-        The decoder's held-back bytes (a delimiter may start in them) go first; a delimiter's
-        line break is at most two bytes before its ``--boundary``."""
-        held = self.decoder.buffer
-        stream = bytes(held) + data if held else data
-        at = stream.find(self._delimiter)
-        safe = len(stream) - len(self._delimiter) - 2 if at < 0 else at - 2
+        times on its way through (its buffer, two slices, ``bytes``); this copies it once.
+        A delimiter's line break is at most two bytes before its ``--boundary``."""
+        probe = self._delimiter
+        held = self.decoder.buffer  # what the decoder kept back: a delimiter may start there
+        if held:
+            if (bytes(held) + data[: len(probe) + 2]).find(probe) >= 0:
+                return data  # one that starts there is the decoder's to find
+            if self._sink is not None:
+                self._sink(bytes(held))  # no delimiter starts in it: data
+            del held[:]
+        at = data.find(probe)
+        safe = len(data) - len(probe) - 2 if at < 0 else at - 2
         if safe <= 0:
             return data
-        del held[:]
         if self._sink is not None:
-            self._sink(stream[:safe])
-        return stream[safe:]
+            self._sink(data[:safe])
+        return data[safe:]
 
     def _decode(self, chunk: bytes | None) -> None:
         self.decoder.receive_data(chunk)
