@@ -1065,7 +1065,9 @@ def analyse(sizes: list[int], table: dict[tuple[int, str, str], Result], airlock
     return ratio_lines, mem_lines, target_lines
 
 
-def machine_info(work: str) -> list[str]:
+def host_lines(work: str) -> list[str]:
+    """What every bench script reports of the machine: date, CPU, kernel, memory, and the
+    filesystem of the work dir."""
     model = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -1076,14 +1078,6 @@ def machine_info(work: str) -> list[str]:
     except OSError:
         pass
     df = cmd_output(["df", "-hT", work]).splitlines()
-    git = cmd_output(["git", "-C", ROOT, "log", "-1", "--format=%h %s"])
-    if "fatal" in git or not git:
-        git = "(no commits yet)"
-    try:
-        from importlib.metadata import version
-        gver = version("gunicorn")
-    except Exception:  # noqa: BLE001
-        gver = "?"
     return [
         f"- date: `{cmd_output(['date', '-u'])}`",
         f"- nproc: {cmd_output(['nproc'])}; CPU: {model}; kernel: {cmd_output(['uname', '-r'])}",
@@ -1094,9 +1088,42 @@ def machine_info(work: str) -> list[str]:
         "```",
         "",
         f"- work dir filesystem: `{df[-1] if df else '?'}`",
+    ]
+
+
+def git_state() -> tuple[str, str]:
+    """(HEAD as "hash subject", files with uncommitted changes under src/)."""
+    head = cmd_output(["git", "-C", ROOT, "log", "-1", "--format=%h %s"])
+    if "fatal" in head or not head:
+        head = "(no commits yet)"
+    dirty = cmd_output(["git", "-C", ROOT, "status", "--short", "--", "src"])
+    return head, ", ".join(ln.split()[-1] for ln in dirty.splitlines()[:8] if ln.strip())
+
+
+def git_lines(start: tuple[str, str], end: tuple[str, str]) -> list[str]:
+    """The code the servers ran: HEAD when they started, and whether it moved during the run
+    (the servers kept what they had loaded)."""
+    line = f"- repository HEAD when the servers started: {start[0]}"
+    if start[1]:
+        line += f" (uncommitted changes under src/: {start[1]})"
+    if end != start:
+        line += (f"; **the tree moved during the run** to {end[0]}"
+                 + (f" (uncommitted under src/: {end[1]})" if end[1] else "")
+                 + "; the servers kept the code they loaded at start")
+    return [line]
+
+
+def machine_info(work: str) -> list[str]:
+    try:
+        from importlib.metadata import version
+        gver = version("gunicorn")
+    except Exception:  # noqa: BLE001
+        gver = "?"
+    head, dirty = git_state()
+    return host_lines(work) + [
         f"- {cmd_output(['nginx', '-v'])}; gunicorn {gver}; {' '.join(cmd_output(['curl', '--version']).split()[:2])}; "
         f"Python {sys.version.split()[0]}",
-        f"- repository HEAD: {git}",
+        f"- repository HEAD: {head}" + (f" (with uncommitted changes under src/: {dirty})" if dirty else ""),
     ]
 
 

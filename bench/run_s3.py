@@ -460,17 +460,7 @@ def analyse(sizes, table, runs, airlock_on: bool):
     return ratio_lines, mem_lines, target_lines, budget_lines
 
 
-def git_state() -> tuple[str, str]:
-    """(HEAD as "hash subject", uncommitted changes under src/ as a short list)."""
-    head = cmd_output(["git", "-C", ROOT, "log", "-1", "--format=%h %s"])
-    if "fatal" in head or not head:
-        head = "(no commits yet)"
-    dirty = cmd_output(["git", "-C", ROOT, "status", "--short", "--", "src"])
-    return head, ", ".join(ln.split()[-1] for ln in dirty.splitlines()[:8] if ln.strip())
-
-
 def machine_info(work: str, git_start: tuple[str, str], git_end: tuple[str, str]) -> list[str]:
-    lines = rb.machine_info(work)
     try:
         from importlib.metadata import version
         libs = (f"gunicorn {version('gunicorn')}, boto3 {version('boto3')}, botocore {version('botocore')}, "
@@ -478,22 +468,11 @@ def machine_info(work: str, git_start: tuple[str, str], git_end: tuple[str, str]
     except Exception:  # noqa: BLE001
         libs = "boto3 ?"
     weed = cmd_output([str(Path(sys.executable).with_name("weed")), "version"]).splitlines()
-    # run.py's last two lines name nginx (not used here) and the HEAD at report time; the servers
-    # run the code of the HEAD when they started, which other people's commits may have moved since
-    lines = [ln for ln in lines if "nginx" not in ln and not ln.startswith("- repository HEAD")]
-    lines.append(f"- SeaweedFS `{weed[0] if weed else '?'}` (`weed mini`, tests/support/s3server.py); "
-                 f"{libs}; {' '.join(cmd_output(['curl', '--version']).split()[:2])}; "
-                 f"Python {sys.version.split()[0]}")
-    head, dirty = git_start
-    line = f"- repository HEAD when the servers started: {head}"
-    if dirty:
-        line += f" (with uncommitted changes under src/: {dirty})"
-    if git_end != git_start:
-        line += (f"; **HEAD moved during the run** to {git_end[0]}"
-                 + (f" (uncommitted under src/: {git_end[1]})" if git_end[1] else "")
-                 + ": the servers kept the code they had loaded at start")
-    lines.append(line)
-    return lines
+    return rb.host_lines(work) + [
+        f"- SeaweedFS `{weed[0] if weed else '?'}` (`weed mini`, tests/support/s3server.py); "
+        f"{libs}; {' '.join(cmd_output(['curl', '--version']).split()[:2])}; Python {sys.version.split()[0]}",
+        *rb.git_lines(git_start, git_end),
+    ]
 
 
 # -------------------------------------------------------------------------- main
@@ -546,13 +525,13 @@ def main() -> int:
     started = time.time()
     rc = 0
     rb.wait_for_quiet(args.wait_quiet, notes_early.append)
-    git_start = git_state()
+    git_start = rb.git_state()
     try:
         files_dir = os.path.join(work, "files")
         os.makedirs(files_dir, exist_ok=True)
         (wpath, wsize, wsha), test_files = rb.make_test_files(files_dir, sizes, WARMUP_SIZE)
 
-        git_start = git_state()  # what the servers are about to load
+        git_start = rb.git_state()  # what the servers are about to load
         log(f"starting SeaweedFS (weed mini) in {s3.data_dir}")
         s3.start()
         log(f"SeaweedFS S3 at {s3.endpoint} (pid {s3.proc.pid})")
@@ -628,7 +607,7 @@ def main() -> int:
     md = [f"## S3 run of {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", "",
           "Airlock on S3 storage vs the tutorials' Flask + boto3 pattern, both against one SeaweedFS "
           "(`bench/run_s3.py`, see bench/README.md).", "", "Command:", "", "```", command, "```", ""]
-    md.extend(machine_info(work if os.path.exists(work) else os.path.dirname(work), git_start, git_state()))
+    md.extend(machine_info(work if os.path.exists(work) else os.path.dirname(work), git_start, rb.git_state()))
     air_env = {"AIRLOCK_STORAGE": "s3", "AIRLOCK_S3_ENDPOINT": "(SeaweedFS)", "AIRLOCK_S3_BUCKET": "bench-airlock",
                "AIRLOCK_MAX_FILE_SIZE": "2GB", "AIRLOCK_MAX_REQUEST_SIZE": "2GB", **airlock_env}
     if "airlock" in servers:

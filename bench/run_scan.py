@@ -56,7 +56,7 @@ sys.path.insert(1, ROOT)
 
 import run as rb  # noqa: E402  bench/run.py: Bench (prefault, Airlock uploads and checks), measure, samplers
 from run import GiB, MiB, AirlockServer, cmd_output, log, parse_size, size_label, system_busy  # noqa: E402
-from run_s3 import disturbed, git_state, pick_median, with_seaweed  # noqa: E402
+from run_s3 import disturbed, pick_median, with_seaweed  # noqa: E402
 from run_tus import TusBench, add_run_arguments, airlock_delete  # noqa: E402
 
 import psutil  # noqa: E402  (run.py exits with a hint when it is missing)
@@ -447,18 +447,12 @@ def machine_info(work: str, clamd_version: str, git_start, git_end) -> list[str]
         gver = version("gunicorn")
     except Exception:  # noqa: BLE001
         gver = "?"
-    lines = [ln for ln in rb.machine_info(work) if "nginx" not in ln and not ln.startswith("- repository HEAD")]
-    lines.append(f"- clamd `{cmd_output(['clamd', '--version'])}` (VERSION answers `{clamd_version}`); "
-                 f"gunicorn {gver}; {' '.join(cmd_output(['curl', '--version']).split()[:2])}; "
-                 f"Python {sys.version.split()[0]}")
-    head, dirty = git_start
-    line = f"- repository HEAD when the servers started: {head}"
-    if dirty:
-        line += f" (with uncommitted changes under src/: {dirty})"
-    if git_end != git_start:
-        line += f"; **HEAD moved during the run** to {git_end[0]}: the servers kept the code they had loaded"
-    lines.append(line)
-    return lines
+    return rb.host_lines(work) + [
+        f"- clamd `{cmd_output(['clamd', '--version'])}` (VERSION answers `{clamd_version}`); "
+        f"gunicorn {gver}; {' '.join(cmd_output(['curl', '--version']).split()[:2])}; "
+        f"Python {sys.version.split()[0]}",
+        *rb.git_lines(git_start, git_end),
+    ]
 
 
 # -------------------------------------------------------------------------- main
@@ -504,13 +498,13 @@ def main() -> int:
     started = time.time()
     rc = 0
     rb.wait_for_quiet(args.wait_quiet, notes_early.append)
-    git_start = git_state()
+    git_start = rb.git_state()
     try:
         files_dir = os.path.join(work, "files")
         os.makedirs(files_dir, exist_ok=True)
         warm, test_files = make_files(files_dir, sizes, args.file_type)
 
-        git_start = git_state()
+        git_start = rb.git_state()
         log(f"starting clamd in {daemon.root}")
         daemon.start()
         clamd = Clamd(Address.parse(daemon.url), timeout=CLIENT_TIMEOUT)
@@ -581,7 +575,7 @@ def main() -> int:
           "the same file over INSTREAM (`bench/run_scan.py`, see bench/README.md).", "",
           "Command:", "", "```", command, "```", ""]
     md.extend(machine_info(work if os.path.exists(work) else os.path.dirname(work), clamd_version,
-                           git_start, git_state()))
+                           git_start, rb.git_state()))
     limits = next(iter(servers.values())).limits if servers else {}
     md.append(f"- clamd: ONE Debian clamd (tests/support/clamd.py) on a unix socket in the temp work dir, the "
               f"test signature database (EICAR + one hash), StreamMaxLength/MaxFileSize/MaxScanSize {MAX_BYTES}, "

@@ -381,7 +381,7 @@ def main() -> int:
     work = rb.prepare_work_dir(args.work_base, 6 * size + 2 * GiB, "run_servers.py", "airlock-servers-")
     bench = rb.Bench(argparse.Namespace(prefault=args.prefault), work)
     started = time.time()
-    git_start = rs.git_state()
+    git_start = rb.git_state()
     servers: dict = {}
     results: dict[tuple[str, str], list] = {}
     small: dict[str, list[rs.WrkResult]] = {}
@@ -485,7 +485,7 @@ def main() -> int:
             log(f"keeping {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    git_end = rs.git_state()
+    git_end = rb.git_state()
     if not results:
         log("nothing was measured")
         return rc or 1
@@ -495,11 +495,10 @@ def main() -> int:
     ops = list(dict.fromkeys(op for _, op in results))
     md = [f"## Server choice: gunicorn vs granian (bench/run_servers.py), "
           f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M UTC}", "", "Command:", "", "```", command, "```", ""]
-    md.extend(ln for ln in rb.machine_info(work if os.path.exists(work) else os.path.dirname(work))
-              if "nginx" not in ln and not ln.startswith("- repository HEAD"))
+    md.extend(rb.host_lines(work if os.path.exists(work) else os.path.dirname(work)))
     md.append(f"- {rs.wrk_version()}; gunicorn {rb.cmd_output([sys.executable, '-c', 'import gunicorn; print(gunicorn.__version__)'])}; "
               f"{gver if gbin else 'granian: ' + gver} (venv {args.granian_venv})")
-    md.extend(rs.git_lines(git_start, git_end))
+    md.extend(rb.git_lines(git_start, git_end))
     md.append(f"- servers: gunicorn = `airlock serve --workers 2` (AirlockWorker, gthread, {threads} threads); granian = "
               f"`granian --interface wsgi --workers 2 --blocking-threads {threads} --no-ws granian_app:app` "
               "(bench/granian_app.py: `create_app(Settings.load(os.environ))`, `PROMETHEUS_MULTIPROC_DIR` = an empty "

@@ -151,24 +151,6 @@ def serve_threads() -> int:
     return DEFAULT_THREADS
 
 
-def git_state() -> tuple[str, str]:
-    """(HEAD as "hash subject", files with uncommitted changes under src/)."""
-    head = cmd_output(["git", "-C", ROOT, "log", "-1", "--format=%h %s"])
-    dirty = cmd_output(["git", "-C", ROOT, "status", "--short", "--", "src"])
-    return head, ", ".join(ln.split()[-1] for ln in dirty.splitlines() if ln.strip())
-
-
-def git_lines(start: tuple[str, str], end: tuple[str, str]) -> list[str]:
-    line = f"- repository HEAD when the servers started: {start[0]}"
-    if start[1]:
-        line += f" (uncommitted changes under src/: {start[1]})"
-    if end != start:
-        line += (f"; **the tree moved during the run** to {end[0]}"
-                 + (f" (uncommitted under src/: {end[1]})" if end[1] else "")
-                 + "; the servers kept the code they loaded at start")
-    return [line]
-
-
 def wrk_version() -> str:
     out = cmd_output(["wrk", "-v"]).splitlines()
     return out[0].split(" Copyright")[0].strip() if out else "wrk ?"
@@ -433,7 +415,7 @@ def main() -> int:
     results: list[WrkResult] = []
     servers: dict = {}
     memory_end: dict[str, str] = {}
-    git_start = git_state()
+    git_start = rb.git_state()
     rc = 0
     rb.wait_for_quiet(args.wait_quiet, note)
     try:
@@ -481,7 +463,7 @@ def main() -> int:
             log(f"keeping {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    git_end = git_state()
+    git_end = rb.git_state()
     if not results:
         log("nothing was measured")
         return rc or 1
@@ -494,12 +476,11 @@ def main() -> int:
         sel("airlock", "GET /api/v1/me")
     md = [f"## Small uploads (bench/run_small.py), {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M UTC}",
           "", "Command:", "", "```", command, "```", ""]
-    md.extend(ln for ln in rb.machine_info(work if os.path.exists(work) else os.path.dirname(work))
-              if "nginx" not in ln and not ln.startswith("- repository HEAD"))
+    md.extend(rb.host_lines(work if os.path.exists(work) else os.path.dirname(work)))
     md.append(f"- {wrk_version()}; " + ", ".join(
         f"{m} {rb.cmd_output([sys.executable, '-c', f'import importlib.metadata as m; print(m.version({m!r}))'])}"
         for m in ("gunicorn", "flask", "werkzeug")))
-    md.extend(git_lines(git_start, git_end))
+    md.extend(rb.git_lines(git_start, git_end))
     md.append(f"- servers: tutorial = bench/tutorial_app.py under gunicorn `--workers 2 --worker-class gthread "
               f"--threads {threads} --timeout 30 --keep-alive 5`; Airlock = `airlock serve --workers 2` (default "
               f"threads: {threads}) with " + ", ".join(f"`{k}={v}`" for k, v in {**air.limits, **airlock_env}.items())

@@ -872,34 +872,10 @@ def tus_js_version() -> str:
 
 
 def machine_info(work: str) -> list[str]:
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    df = cmd_output(["df", "-hT", work]).splitlines()
-    git = cmd_output(["git", "-C", rb.ROOT, "log", "-1", "--format=%h %s"])
-    if "fatal" in git or not git:
-        git = "(no commits yet)"
-    dirty = cmd_output(["git", "-C", rb.ROOT, "status", "--short", "--", "src"])
-    return [
-        f"- date: `{cmd_output(['date', '-u'])}`",
-        f"- nproc: {cmd_output(['nproc'])}; CPU: {model}; kernel: {cmd_output(['uname', '-r'])}",
-        "- memory (`free -h`):",
-        "",
-        "```",
-        cmd_output(["free", "-h"]),
-        "```",
-        "",
-        f"- work dir filesystem: `{df[-1] if df else '?'}`",
+    head, dirty = rb.git_state()
+    return rb.host_lines(work) + [
         f"- Node {cmd_output([NODE_BIN, '--version'])} with {tus_versions()}; Python {sys.version.split()[0]}",
-        f"- repository HEAD: {git}" + (f" (with uncommitted changes under src/: "
-                                       f"{', '.join(ln.split()[-1] for ln in dirty.splitlines()[:8])})"
-                                       if dirty.strip() else ""),
+        f"- repository HEAD: {head}" + (f" (with uncommitted changes under src/: {dirty})" if dirty else ""),
     ]
 
 
