@@ -6,7 +6,7 @@ and builds the same app ``airlock serve`` builds in each worker:
 ``create_app(Settings.load(os.environ))``, settings from ``AIRLOCK_*``.
 
 ``PROMETHEUS_MULTIPROC_DIR`` must name an empty directory before this is imported (the
-prometheus client picks its value store at import; see ``airlock.server.prepare_metrics_dir``):
+prometheus client picks its value store at import; see ``airlock.metricsdir``):
 run_servers.py sets it. What ``airlock serve`` adds around the app under gunicorn is not here:
 its worker (header deadline, JSON for gunicorn's own refusals), the malloc arena cap (set
 ``MALLOC_ARENA_MAX=2`` in the environment instead) and marking dead workers' metrics.

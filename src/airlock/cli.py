@@ -73,15 +73,17 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server."""
-    from airlock.server import prepare_metrics_dir, run
+    from airlock import metricsdir
+    from airlock.server import run
 
     settings = obj.settings()
-    prepare_metrics_dir(settings)
+    metrics = metricsdir.prepare(settings)
     try:
         # Set-up runs in a short-lived child: what it loads (Alembic, libmagic, SQLAlchemy)
         # would otherwise sit in the server's master process and in every forked worker.
         facts = run_in_child(lambda: _prepare(settings))
     except Exception as exc:  # a database that cannot be reached, a data dir we cannot write
+        metricsdir.remove(metrics)
         raise click.ClickException(f"cannot start: {exc}") from None
     data_dir = settings.data_dir.resolve()
     if facts["first_run"]:

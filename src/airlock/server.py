@@ -13,14 +13,13 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from airlock import datadir, worker
+from airlock import metricsdir, worker
 from airlock.config import Settings
 from airlock.worker import AirlockWorker
 
@@ -51,9 +50,11 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def _post_fork(_server: Any, _worker: Any) -> None:
-    """Cap glibc's malloc arenas at two per worker. Every request and hashing thread would
-    otherwise get an arena of its own, each keeping freed 1 MiB chunk buffers, and a worker's
-    memory creeps up with the number of threads that ever ran."""
+    """In a new worker: allocate its metrics files (``metricsdir.reserve``), and cap glibc's
+    malloc arenas at two. Every request and hashing thread would otherwise get an arena of its
+    own, each keeping freed 1 MiB chunk buffers, and a worker's memory creeps up with the
+    number of threads that ever ran."""
+    metricsdir.reserve(os.getpid())
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -63,25 +64,21 @@ def _post_fork(_server: Any, _worker: Any) -> None:
         pass
 
 
+def _on_exit(_server: Any) -> None:
+    root = os.environ.get(metricsdir.ENV)
+    if root:
+        metricsdir.remove(Path(root))
+
+
 def _child_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-def prepare_metrics_dir(settings: Settings) -> None:
-    """Empty per-run metrics files shared by the workers. Must run before anything imports
-    prometheus_client: it picks its value store once, at import."""
-    if "prometheus_client" in sys.modules:
-        raise RuntimeError("prometheus_client was imported before the metrics dir was set")
-    metrics_dir = datadir.prepare(settings.data_dir) / "run" / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-
-
 def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until stopped (call ``prepare_metrics_dir`` first)."""
+    """Serve until stopped (call ``metricsdir.prepare`` first; its directory is removed when
+    the server stops)."""
     worker.HEADER_TIMEOUT = float(settings.header_timeout)  # inherited by the forked workers
     worker_tmp = "/dev/shm" if Path("/dev/shm").is_dir() else None
     options: dict[str, Any] = {
@@ -96,6 +93,7 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
         "errorlog": "-",
         "loglevel": "info",
         "child_exit": _child_exit,
+        "on_exit": _on_exit,
         "post_fork": _post_fork,
         "proc_name": "airlock",
         # gunicorn's control socket lives at one fixed path per user: two servers would fight.

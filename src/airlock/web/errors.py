@@ -10,6 +10,7 @@ from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from airlock import errors
+from airlock.db import failures
 
 log = logging.getLogger("airlock")
 
@@ -63,6 +64,12 @@ def from_http(exc: HTTPException) -> Response:
 
 
 def from_unexpected(exc: Exception) -> Response:
-    """A bug: logged with its traceback, answered with no internal detail."""
+    """A database that is full or unreachable: ``507`` or ``503`` (``db.failures``), logged
+    with the database's own words. Anything else is a bug: logged with its traceback, answered
+    with no internal detail."""
+    translated = failures.translate(exc)
+    if translated is not None:
+        log.warning("database failure answered %d: %s", translated.status, exc)
+        return render(translated)
     log.exception("unhandled error", exc_info=exc)
     return render(errors.InternalError())
