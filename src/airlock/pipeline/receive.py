@@ -25,6 +25,7 @@ from werkzeug.sansio.multipart import (
 from airlock.errors import BadRequest, MalformedMultipart, Rejected, TooLarge
 from airlock.pipeline.staging import Staged, StagedWrite, Stager
 from airlock.pipeline.writer import pump
+from airlock.storage.base import Chunk
 
 CHUNK_SIZE = 1024 * 1024
 MAX_BOUNDARY = 70  # RFC 2046
@@ -129,7 +130,7 @@ class _FormReader:
         self.file_field = file_field
         self.form = Form()
         self.parts = 0
-        self._sink: Callable[[bytes], None] | None = None
+        self._sink: Callable[[Chunk], None] | None = None
         self._finish: Callable[[], None] | None = None
         self._open: StagedWrite | None = None
         # Bytes that would leave the decoder's data ending inside the closing delimiter,
@@ -182,7 +183,7 @@ class _FormReader:
         if safe <= 0:
             return data
         if self._sink is not None:
-            self._sink(data[:safe])
+            self._sink(memoryview(data)[:safe])  # a view: the chunk is not copied
         return data[safe:]
 
     def _decode(self, chunk: bytes | None) -> None:
@@ -242,7 +243,7 @@ class _FormReader:
         out = self.stager.begin(self.limits.file)
         self._open = out
 
-        def sink(data: bytes) -> None:
+        def sink(data: Chunk) -> None:
             if part.error is not None:
                 return
             try:
@@ -262,7 +263,7 @@ class _FormReader:
     def _start_field(self, name: str) -> None:
         buf = bytearray()
 
-        def sink(data: bytes) -> None:
+        def sink(data: Chunk) -> None:
             if len(buf) + len(data) > self.limits.field:
                 raise TooLarge(f"The form field {name!r} is too large.", limit=self.limits.field)
             buf.extend(data)

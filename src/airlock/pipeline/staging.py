@@ -10,13 +10,13 @@ from typing import BinaryIO, Protocol
 
 from airlock.errors import TooLarge
 from airlock.pipeline.writer import Head, Sha256, Writer
-from airlock.storage.base import Staging
+from airlock.storage.base import Chunk, Staging
 
 
 class ScanFeed(Protocol):
     """A malware scan fed the bytes as they arrive (``airlock.scan``)."""
 
-    def update(self, chunk: bytes, /) -> None: ...
+    def update(self, chunk: Chunk, /) -> None: ...
 
     def finish(self) -> None:
         """Every byte was given."""
@@ -74,7 +74,7 @@ class StagedWrite:
     def _too_large(self) -> TooLarge:
         return TooLarge(f"The file exceeds the limit of {self.limit} bytes.", limit=self.limit)
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         """Append ``chunk``; ``TooLarge`` as soon as the limit is passed."""
         self.writer.write(chunk)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from airlock.errors import BadRequest, TooLarge
-from airlock.storage.base import Sink
+from airlock.storage.base import Chunk, Sink
 
 HEAD_BYTES = 64 * 1024  # what type detection looks at
 READ_CHUNK = 1024 * 1024
@@ -21,7 +21,7 @@ READ_CHUNK = 1024 * 1024
 class Observer(Protocol):
     """Anything that watches the bytes go by (``hashlib`` objects are observers too)."""
 
-    def update(self, chunk: bytes, /) -> None: ...
+    def update(self, chunk: Chunk, /) -> None: ...
 
 
 class Head:
@@ -31,13 +31,21 @@ class Head:
         self._buf = bytearray()
         self._limit = limit
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: Chunk) -> None:
         if len(self._buf) < self._limit:
             self._buf += chunk[: self._limit - len(self._buf)]
 
     @property
     def value(self) -> bytes:
         return bytes(self._buf)
+
+
+def immutable(chunk: Chunk) -> Chunk:
+    """``chunk`` itself when no one can change it (bytes, a read-only view of bytes), for
+    keeping beyond the call; a copy of a buffer its owner may reuse."""
+    if isinstance(chunk, bytes) or (isinstance(chunk, memoryview) and chunk.readonly):
+        return chunk
+    return bytes(chunk)
 
 
 INLINE_HASH = 256 * 1024  # smaller chunks are hashed on the spot: a hand-off costs more
@@ -54,7 +62,7 @@ class Sha256:
         self._executor = executor
         self._pending: Future[None] | None = None
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: Chunk) -> None:
         if self._executor is None:
             self.state.update(chunk)
             return
@@ -62,7 +70,7 @@ class Sha256:
         if len(chunk) < INLINE_HASH:
             self.state.update(chunk)
             return
-        self._pending = self._executor.submit(self.state.update, bytes(chunk))
+        self._pending = self._executor.submit(self.state.update, immutable(chunk))
 
     def wait(self) -> None:
         """Until every chunk given so far is in the hash."""
@@ -92,7 +100,7 @@ class Writer:
         self._too_large = too_large
         self._observers = observers
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         """Append ``chunk``; ``TooLarge`` once past the room, ``StorageFull`` when out of
         space."""
         if self.room is not None and self.size + len(chunk) > self.room:

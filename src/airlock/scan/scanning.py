@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, BinaryIO
 from airlock.config import SCAN_MODES
 from airlock.errors import MalwareDetected, ScannerUnavailable
 from airlock.pipeline.staging import Staged
+from airlock.pipeline.writer import immutable
 from airlock.scan.clamd import Clamd, ClamdError, Verdict
+from airlock.storage.base import Chunk
 
 if TYPE_CHECKING:  # prometheus_client must load only after the metrics dir is set
     from airlock.metrics import Metrics
@@ -44,7 +46,7 @@ class StreamScan:
 
     def __init__(self, clamd: Clamd) -> None:
         self._clamd = clamd
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()
         # A slot is given back once its chunk is sent, not when it is taken from the queue: the
         # chunk being sent is memory too.
         self._room = threading.Semaphore(SCAN_AHEAD)
@@ -53,15 +55,14 @@ class StreamScan:
         self._done = threading.Event()
         threading.Thread(target=self._run, name="airlock-scan", daemon=True).start()
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: Chunk) -> None:
         if self.error is not None or not chunk:
             return
         if not self._room.acquire(timeout=self._clamd.timeout):
             self.error = "clamd did not keep up with the upload"
             return
-        # bytes(...) of a bytes is the same object (the one the writer and the hasher hold), so
-        # only a buffer the caller may reuse is copied.
-        self._queue.put(bytes(chunk))
+        # The very chunk the writer and the hasher hold, unless its owner may reuse it.
+        self._queue.put(immutable(chunk))
 
     def _run(self) -> None:
         stream, ended = None, False

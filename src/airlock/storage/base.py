@@ -14,7 +14,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, TypeAlias, runtime_checkable
+
+# A piece of a body on its way through: bytes, or a read-only view of part of them (a
+# multipart part's data, cut from the chunk it arrived in without a copy).
+Chunk: TypeAlias = bytes | memoryview
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class Sink(Protocol):
     """Where one pass of bytes is written: ``write`` any number of times, then exactly one of
     ``close`` (keep what was written) or ``abort`` (undo all of it)."""
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         """Append ``chunk``; ``StorageFull`` when out of space."""
 
     def sync(self) -> None:

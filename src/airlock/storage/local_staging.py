@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from airlock.core.ids import new_id
 from airlock.errors import StorageFull
-from airlock.storage.base import LocalPaths, Storage
+from airlock.storage.base import Chunk, LocalPaths, Storage
 from airlock.storage.writeback import start_writeback
 
 _SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -44,7 +44,7 @@ class FileSink:
             self._close()
             raise
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         view = memoryview(chunk)
         try:
             while view:

@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from airlock.errors import StorageFull, Unavailable
-from airlock.storage.base import PresignedPost, Staging, StoredObject
+from airlock.storage.base import Chunk, PresignedPost, Staging, StoredObject
 
 PART_SIZE = 8 * 1024 * 1024
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, but for the last
@@ -403,7 +403,7 @@ class MultipartSink:
         self._parts: list[Future[dict[str, Any]]] = []
         self._done = False
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         view = memoryview(chunk)
         while view:
             if self._buf is None:

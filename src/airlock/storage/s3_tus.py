@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from airlock.core.ids import new_id
+from airlock.storage.base import Chunk
 from airlock.storage.s3 import (
     COPY_PART,
     MANIFEST_SUFFIX,
@@ -172,7 +173,7 @@ class TusSink:
         self._staging.save(self._sid, manifest)
         return manifest
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         if self._finished:
             raise ValueError("this sink is finished")
         self._buf += chunk

@@ -3,8 +3,8 @@
 gunicorn's own body stream gathers each read in two ``BytesIO`` buffers and slices it out of
 each again: four copies of every byte, and as many fresh megabyte allocations, whose page
 faults cost more system CPU than the ``recv`` and the staging ``write`` together (measured on
-1 GiB bodies). Here the bytes land by ``recv_into`` in one reused buffer and leave it as one
-``bytes`` per read.
+1 GiB bodies). Here a read is one ``recv`` of what is wanted: its bytes are handed on as they
+are when they are all there (usually, under load), joined once when they came in pieces.
 
 gunicorn keeps reading the socket after the app is done (to skip a body the app did not read,
 and for the next request of a kept-alive connection), so its bookkeeping stays true: bytes it
@@ -32,7 +32,7 @@ class SocketBody:
         self._reader = reader  # gunicorn's LengthReader: its ``length`` is what is still unread
         self._sock = sock
         self._held = held
-        self._buf = memoryview(bytearray(max(1, min(most, reader.length))))
+        self._most = most
 
     @classmethod
     def take_over(cls, stream: Any, sock: socket.socket | None, most: int) -> SocketBody | None:
@@ -66,12 +66,19 @@ class SocketBody:
             self._held = self._held[len(out) :]
             return out
         want = self._reader.length if size < 0 else min(size, self._reader.length)
-        want = min(want, len(self._buf))
-        got = 0
+        want = min(want, self._most)
+        if want <= 0:
+            return b""
+        first = self._sock.recv(want)
+        self._reader.length -= len(first)
+        if len(first) in (0, want):
+            return first
+        pieces, got = [first], len(first)
         while got < want:
-            n = self._sock.recv_into(self._buf[got:want])
-            if n == 0:
+            piece = self._sock.recv(want - got)
+            if not piece:
                 break
-            got += n
-            self._reader.length -= n
-        return bytes(self._buf[:got])
+            pieces.append(piece)
+            got += len(piece)
+            self._reader.length -= len(piece)
+        return b"".join(pieces)
