@@ -168,7 +168,8 @@ class _FormReader:
     def _pass_bulk(self, data: bytes) -> bytes:
         """Inside a part's data, hand the bytes that cannot hold a delimiter straight to the
         part's sink, and return the rest for the decoder. The decoder copies every byte four
-        times on its way through (its buffer, two slices, ``bytes``); this copies it once.
+        times on its way through (its buffer, two slices, ``bytes``); the sink gets a read-only
+        view of the chunk instead.
         A delimiter's line break is at most two bytes before its ``--boundary``."""
         probe = self._delimiter
         held = self.decoder.buffer  # what the decoder kept back: a delimiter may start there
