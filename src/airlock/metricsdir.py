@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,8 +41,6 @@ SHM = Path("/dev/shm")
 def prepare(settings: Settings) -> Path:
     """Create this server's metrics directory and point prometheus_client at it. Must run
     before anything imports prometheus_client: it picks its value store once, at import."""
-    import sys
-
     if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before the metrics dir was set")
     if SHM.is_dir() and os.access(SHM, os.W_OK):

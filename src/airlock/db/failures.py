@@ -6,7 +6,7 @@ unexplained (``None``: the caller answers ``500``)."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from airlock.errors import AirlockError, StorageFull, Unavailable
@@ -42,7 +42,7 @@ def translate(exc: BaseException) -> AirlockError | None:
         if state.startswith(_PG_OUTAGE_CLASSES) or state in _PG_OUTAGE:
             return Unavailable("The database is unreachable; try again shortly.")
         return None
-    if exc.connection_invalidated or type(orig).__name__ == "OperationalError":
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
         # No code at all: the connection broke before the server could say why.
         return Unavailable("The database is unreachable; try again shortly.")
     return None
