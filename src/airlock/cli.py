@@ -97,7 +97,28 @@ def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> Non
             err=True,
         )
     click.echo(f"Serving on http://{host}:{port}/ with {workers} workers", err=True)
+    sweep_in_background(settings)
     run(settings, host, port, workers, threads)
+
+
+def sweep_in_background(settings: Settings) -> None:
+    """Remove what crashed requests of earlier runs left (``gc.sweep_leftovers``), in a child
+    that the server does not wait for: serving starts at once, and a large store's listing
+    takes what it takes. The server's arbiter reaps the child."""
+    if os.fork() != 0:
+        return
+    try:  # pragma: no cover - runs in the child
+        from airlock.gc import sweep_leftovers
+        from airlock.runtime import build_state
+
+        staged, stored = sweep_leftovers(build_state(settings))
+        print(json.dumps({"event": "startup_sweep", "staging_removed": staged,
+                          "orphans_removed": stored}), file=sys.stderr, flush=True)  # fmt: skip
+    except BaseException as exc:  # pragma: no cover - gc retries what this could not do
+        print(json.dumps({"event": "startup_sweep", "error": str(exc) or type(exc).__name__}),
+              file=sys.stderr, flush=True)  # fmt: skip
+    finally:
+        os._exit(0)
 
 
 def _prepare(settings: Settings) -> dict[str, Any]:

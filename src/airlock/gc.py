@@ -1,6 +1,7 @@
 """``airlock gc``: removes expired Files, expired share links and sessions, expired resumable and
-direct uploads, stale staging files and unfinished multipart uploads, old upload events and
-bytes that no File (nor a direct upload still waiting for its completion) refers to."""
+direct uploads, old upload events, and what crashed requests left behind: staging files,
+unfinished multipart uploads and stored bytes that nothing refers to, as soon as their writer
+is provably gone (``airlock.writers``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from airlock.core.batches import drain
+from airlock.core.ids import writer_tag
 from airlock.db import direct_repo, repo
 from airlock.db.records import FileRecord
 from airlock.runtime import AirlockState
 
-# An object younger than this may belong to an upload whose row is being written right now.
+# An object that names no writer and is younger than this may belong to an upload whose row is
+# being written right now.
 ORPHAN_GRACE_SECONDS = 3600
 
 
@@ -25,6 +28,7 @@ class GcReport:
     old_events: int = 0
     stale_staging: int = 0
     orphaned_objects: int = 0
+    writers: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -35,6 +39,7 @@ class GcReport:
             f"upload events older than 90 days removed: {self.old_events}",
             f"stale staging files removed: {self.stale_staging}",
             f"orphaned stored objects removed: {self.orphaned_objects}",
+            f"leases of stopped writers removed: {self.writers}",
         ]
 
 
@@ -63,20 +68,49 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
         report.expired_uploads += st.direct.collect(now)
     report.expired_sessions = st.sessions.collect(now)
     report.old_events = st.admin.collect(now)
-    stale_before = now.timestamp() - st.settings.staging_max_age
-    for sweeper in st.sweepers:
-        report.stale_staging += sweeper.sweep(stale_before)
-    if st.caps.lister is not None:
-        with st.db.read() as conn:
-            known = set(repo.all_storage_keys(conn)) | set(direct_repo.pending_keys(conn))
-        cutoff = now.timestamp() - ORPHAN_GRACE_SECONDS
-        for obj in st.caps.lister.list():
-            if obj.key in known or obj.modified > cutoff:
-                continue
-            with st.db.read() as conn:  # re-check: a commit may have landed meanwhile
-                if repo.has_storage_key(conn, obj.key) or direct_repo.is_pending_key(conn, obj.key):
-                    continue
-            st.storage.delete(obj.key)
-            report.orphaned_objects += 1
+    report.stale_staging, report.orphaned_objects = sweep_leftovers(st, now)
+    report.writers = st.writers.collect()
     return report
 
+
+class Leftovers:
+    """Whether bytes that may be in flight can go (``storage.base.Removable``): never while a
+    File, a resumable upload or a pending direct upload refers to them; bytes that name their
+    writer (``airlock.writers``) once that writer is provably gone, however young; bytes that
+    name none (a direct upload's, or older than writer tags) once older than ``before``."""
+
+    def __init__(self, st: AirlockState, before: float) -> None:
+        self.st = st
+        self.before = before
+
+    def __call__(self, name: str, modified: float) -> bool:
+        tag = writer_tag(name)
+        if tag is None and modified >= self.before:
+            return False
+        if tag is not None and not self.st.writers.gone(tag):
+            return False
+        # Asked last, after the writer is known gone: nothing of a gone writer's can come to be
+        # referred to later, so an answer of "unused" stays true.
+        with self.st.db.read() as conn:
+            return not repo.name_in_use(conn, name)
+
+
+def sweep_leftovers(st: AirlockState, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Remove what crashed requests left: bytes in flight (staging files, temp files,
+    unfinished multipart uploads) and stored objects no row refers to, as ``Leftovers``
+    judges them. Run by gc and when the server starts; how many of each went."""
+    now = now or st.service.clock()
+    staged = 0
+    in_flight = Leftovers(st, now.timestamp() - st.settings.staging_max_age)
+    for sweeper in st.sweepers:
+        staged += sweeper.sweep(in_flight)
+    orphans = 0
+    if st.caps.lister is not None:
+        with st.db.read() as conn:  # most objects are Files': no question asked for those
+            known = set(repo.all_storage_keys(conn)) | set(direct_repo.pending_keys(conn))
+        stored = Leftovers(st, now.timestamp() - ORPHAN_GRACE_SECONDS)
+        for obj in st.caps.lister.list():
+            if obj.key not in known and stored(obj.key, obj.modified):
+                st.storage.delete(obj.key)
+                orphans += 1
+    return staged, orphans

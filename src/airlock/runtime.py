@@ -30,6 +30,7 @@ from airlock.storage.base import Staging, Storage, Sweeper
 from airlock.storage.capabilities import Capabilities
 from airlock.storage.local import LocalStorage
 from airlock.storage.local_staging import LocalStaging
+from airlock.writers import Writers
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class AirlockState:
     # where the storage has them, its own leftovers (temp files, unfinished multipart uploads).
     sweepers: tuple[Sweeper, ...]
     admission: Admission  # caps on upload bodies arriving at once, per user and address
+    writers: Writers  # this process's writer lease; judges whose leftovers may go
 
     @property
     def limits(self) -> Limits:
@@ -97,19 +99,20 @@ def build_state(
     db.migrate(lock_dir=data_dir)
     storage = storage if storage is not None else build_storage(settings)
     caps = Capabilities.of(storage, settings.s3_content_origin)
+    writers = Writers(db, clock)
     # Resumable uploads wait in the object store when it can hold them (any instance may then
     # take any PATCH), else in the data dir.
     staging: Staging = (
-        caps.stager.resumable_staging()
+        caps.stager.resumable_staging(writers.new_key)
         if caps.stager is not None
-        else LocalStaging(data_dir / "staging", storage)
+        else LocalStaging(data_dir / "staging", storage, writers.new_key)
     )
     # One-pass bodies wait in the object store itself when it can stage (no copy on the
     # instance that received them), else beside the files on local disk.
     metrics = Metrics()
     scanning = build_scanning(settings, metrics)
     stager = Stager(
-        caps.stager.staging() if caps.stager is not None else staging,
+        caps.stager.staging(writers.new_key) if caps.stager is not None else staging,
         ThreadPoolExecutor(8, thread_name_prefix="airlock-hash"),
         scanning.start if scanning is not None else None,
     )
@@ -121,7 +124,7 @@ def build_state(
     reencoder = (
         Reencoder(stager.staging, settings.max_file_size) if settings.image_reencode else None
     )
-    service = Service(settings, db, storage, inspector, metrics, clock=clock,
+    service = Service(settings, db, storage, inspector, metrics, writers, clock=clock,
                       scanning=scanning, reencoder=reencoder)  # fmt: skip
     accounts = Accounts(db, clock=clock)
     resumable = Resumable(settings, db, staging, service, inspector, clock=clock)
@@ -139,4 +142,5 @@ def build_state(
         tuple(s for s in (staging, caps.sweeper) if isinstance(s, Sweeper)),
         Admission(data_dir / "run" / "slots", settings.max_uploads_per_user,
                   settings.max_uploads_per_address),
+        writers,
     )  # fmt: skip

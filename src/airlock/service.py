@@ -41,6 +41,7 @@ from airlock.pipeline.reencode import Reencoder
 from airlock.pipeline.staging import Staged
 from airlock.scan.scanning import Scanning
 from airlock.storage.base import Storage
+from airlock.writers import Writers
 
 log = logging.getLogger("airlock.upload")
 
@@ -93,11 +94,13 @@ class Service:
         storage: Storage,
         inspector: Inspector,
         metrics: Metrics,
+        writers: Writers,
         clock: Callable[[], dt.datetime] = utcnow,
         scanning: Scanning | None = None,
         reencoder: Reencoder | None = None,
     ) -> None:
         self.scanning = scanning
+        self.writers = writers
         self.reencoder = reencoder
         self.settings = settings
         self.db = db
@@ -217,6 +220,7 @@ class Service:
                 attachment_only=bool(inspected.attachment_only),
             )
             with self.db.write() as conn:
+                self.writers.confirm(conn, committed.key)  # gc has not taken the bytes
                 self._check_quota(user, staged.size, locked=conn)
                 repo.add_file_record(conn, record)
                 admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))

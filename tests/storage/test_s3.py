@@ -76,12 +76,17 @@ def test_a_put_that_fails_midway_leaves_no_object_and_no_parts(storage: S3Storag
     assert uploads == []
 
 
-def test_sweep_aborts_only_old_unfinished_multipart_uploads(storage: S3Storage) -> None:
+def test_sweep_aborts_the_unfinished_multipart_uploads_it_is_let_remove(
+    storage: S3Storage,
+) -> None:
     client, bucket = storage.client, storage.bucket
     started = client.create_multipart_upload(Bucket=bucket, Key="s" * 20)["UploadId"]
     client.upload_part(Bucket=bucket, Key="s" * 20, UploadId=started, PartNumber=1, Body=b"x" * 10)
-    assert storage.sweep(time.time() - 3600) == 0  # still young: its writer may be alive
-    assert storage.sweep(time.time() + 60) == 1
+    asked: list[tuple[str, float]] = []
+    assert storage.sweep(lambda key, when: asked.append((key, when)) is not None) == 0
+    assert [key for key, _ in asked] == ["s" * 20]
+    assert abs(asked[0][1] - time.time()) < 600  # when it was started
+    assert storage.sweep(lambda key, when: True) == 1
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
@@ -152,9 +157,11 @@ def test_a_resumable_upload_is_one_multipart_upload_a_manifest_and_a_tail(
     sink.close()
     assert _uploads_in(storage) == [sid]
     assert sorted(k.split(".")[1] for k in keys_in(storage)) == ["tail", "tus"]
-    # gc's sweep of unfinished multipart uploads leaves a live resumable upload alone; the
-    # staging's own sweep removes uploads whose manifest is older than the cutoff.
-    assert storage.sweep(time.time() + 60) == 0
-    assert staging.sweep(time.time() - 3600) == 0
-    assert staging.sweep(time.time() + 60) == 1
+    # Both sweeps ask about the upload by its id (gc keeps what an upload row names); the
+    # staging's own sweep removes the manifest, tail and multipart upload when let.
+    asked: list[str] = []
+    assert storage.sweep(lambda key, when: asked.append(key) is not None) == 0
+    assert staging.sweep(lambda key, when: asked.append(key) is not None) == 0
+    assert asked == [sid, sid]
+    assert staging.sweep(lambda key, when: True) == 1
     assert keys_in(storage) == [] and _uploads_in(storage) == []

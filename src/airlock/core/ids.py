@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 FILE_ID_BYTES = 18  # 144 bits of randomness, 24 URL-safe characters
+ID_CHARS = 24
+TAG_CHARS = 8  # a writer's tag: 48 random bits (``airlock.writers``)
 TOKEN_PREFIX = "al_"
+_TAGGED = re.compile(f"[A-Za-z0-9_-]{{{ID_CHARS + TAG_CHARS}}}")
 
 
 def new_id() -> str:
     """A URL-safe identifier with 144 bits of randomness (Files, links, uploads, storage keys)."""
     return secrets.token_urlsafe(FILE_ID_BYTES)
+
+
+def new_tag() -> str:
+    """A writer's tag: ``TAG_CHARS`` URL-safe characters."""
+    return secrets.token_urlsafe(TAG_CHARS * 3 // 4)
+
+
+def tagged_id(tag: str) -> str:
+    """A new identifier that names its writer: ``new_id()`` followed by ``tag`` (32 characters,
+    so it fits wherever an identifier does)."""
+    return new_id() + tag
+
+
+def writer_tag(name: str) -> str | None:
+    """The writer tag that ``name`` carries: a key or staging id made by ``tagged_id``, or a
+    name made from one by a suffix (``KEY_t``, ``SID.tus``, ``SID.tail.X``). None for plain
+    identifiers (24 characters, so never 32 URL-safe ones in a row)."""
+    head = name[: ID_CHARS + TAG_CHARS]
+    return head[ID_CHARS:] if _TAGGED.fullmatch(head) else None
 
 
 def new_secret(prefix: str = TOKEN_PREFIX) -> str:

@@ -65,6 +65,3 @@ def pending_keys(conn: Connection) -> Iterator[str]:
         yield row.storage_key
 
 
-def is_pending_key(conn: Connection, key: str) -> bool:
-    query = select(t.c.id).where(and_(t.c.storage_key == key, t.c.file_id.is_(None)))
-    return conn.execute(query).first() is not None

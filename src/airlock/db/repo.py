@@ -21,6 +21,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     or_,
     select,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import CompileError
 
 from airlock.db.records import FileRecord, Link, Token, User
-from airlock.db.schema import files, links, tokens, users
+from airlock.db.schema import direct_uploads, files, links, tokens, uploads, users
 
 
 def _user(row: Row[Any]) -> User:
@@ -273,9 +274,20 @@ def all_storage_keys(conn: Connection) -> Iterator[str]:
             yield row.thumbnail_key
 
 
-def has_storage_key(conn: Connection, key: str) -> bool:
-    query = select(files.c.id).where(or_(files.c.storage_key == key, files.c.thumbnail_key == key))
-    return conn.execute(query).first() is not None
+def name_in_use(conn: Connection, name: str) -> bool:
+    """Whether a File (its bytes or thumbnail), a resumable upload or an unfinished direct
+    upload refers to ``name``. One statement, so one snapshot: a resumable upload becoming a
+    File is seen as one or the other, never neither."""
+    query = select(
+        or_(
+            exists().where(or_(files.c.storage_key == name, files.c.thumbnail_key == name)),
+            exists().where(uploads.c.id == name),
+            exists().where(
+                and_(direct_uploads.c.storage_key == name, direct_uploads.c.file_id.is_(None))
+            ),
+        )
+    )
+    return bool(conn.execute(query).scalar())
 
 
 # Share links ---------------------------------------------------------------------------------

@@ -195,3 +195,15 @@ upload_events = Table(
     Column("message", String(1024), nullable=False, default=""),
     Index("ix_upload_events_at", "at"),
 )
+
+# Every process that writes bytes (``airlock.writers``): its tag, where it runs and how long
+# its lease lasts. Keys and staging ids carry the tag of the process that made them.
+writers = Table(
+    "writers",
+    metadata,
+    Column("tag", String(16), primary_key=True),
+    Column("host", String(255), nullable=False),  # hostname/boot id/pid namespace
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -11,7 +11,7 @@ backend must pass ``airlock.storage.conformance``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeAlias, runtime_checkable
@@ -19,6 +19,10 @@ from typing import BinaryIO, Protocol, TypeAlias, runtime_checkable
 # A piece of a body on its way through: bytes, or a read-only view of part of them (a
 # multipart part's data, cut from the chunk it arrived in without a copy).
 Chunk: TypeAlias = bytes | memoryview
+
+# Whether bytes in flight may be removed, asked with the key or staging id they belong to and
+# when they last changed (POSIX seconds): gc's judgement (``airlock.gc.Leftovers``).
+Removable: TypeAlias = Callable[[str, float], bool]
 
 
 @dataclass(frozen=True)
@@ -98,20 +102,20 @@ class Probe(Protocol):
 
 @runtime_checkable
 class StagesInPlace(Protocol):
-    def staging(self) -> Staging:
+    def staging(self, keys: Callable[[], str] = ...) -> Staging:
         """A staging for one-pass bodies that keeps them in this backend, where the commit
-        finds them without a copy."""
+        finds them without a copy; ``keys`` makes its ids (``Writers.new_key``)."""
 
-    def resumable_staging(self) -> Staging:
+    def resumable_staging(self, keys: Callable[[], str] = ...) -> Staging:
         """A staging for resumable uploads (appends at any offset, from any instance) that
-        keeps them in this backend."""
+        keeps them in this backend; ``keys`` makes its ids."""
 
 
 @runtime_checkable
 class Sweeper(Protocol):
-    def sweep(self, older_than: float) -> int:
-        """Remove bytes in flight whose writer is gone (temp files, unfinished multipart
-        uploads) last touched before ``older_than`` (POSIX seconds); how many went."""
+    def sweep(self, removable: Removable) -> int:
+        """Remove the bytes in flight (staging files, temp files, unfinished multipart uploads)
+        that ``removable`` lets go; how many went."""
 
 
 class Sink(Protocol):

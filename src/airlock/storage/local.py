@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from airlock.errors import StorageFull
-from airlock.storage.base import StoredObject
+from airlock.storage.base import Removable, StoredObject
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _COPY_CHUNK = 1024 * 1024
@@ -158,8 +158,9 @@ class LocalStorage:
                     continue
                 yield StoredObject(name, st.st_size, st.st_mtime)
 
-    def sweep(self, older_than: float) -> int:
-        """Remove temp files of ``put`` calls that died before their rename."""
+    def sweep(self, removable: Removable) -> int:
+        """Remove the temp files of ``put`` calls that died before their rename (as far as
+        ``removable`` lets go)."""
         removed = 0
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:
@@ -167,7 +168,7 @@ class LocalStorage:
                     continue
                 full = os.path.join(dirpath, name)
                 try:
-                    if os.stat(full).st_mtime < older_than:
+                    if removable(name[1:-4], os.stat(full).st_mtime):
                         os.unlink(full)
                         removed += 1
                 except FileNotFoundError:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from airlock.core.ids import new_id
 from airlock.errors import StorageFull
-from airlock.storage.base import Chunk, LocalPaths, Storage
+from airlock.storage.base import Chunk, LocalPaths, Removable, Storage
 from airlock.storage.writeback import start_writeback
 
 _SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -83,10 +84,13 @@ class FileSink:
 class LocalStaging:
     """A directory of staging files named ``SID.part``, committed into ``storage``."""
 
-    def __init__(self, root: Path, storage: Storage) -> None:
+    def __init__(self, root: Path, storage: Storage, keys: Callable[[], str] = new_id) -> None:
+        """``keys`` makes staging ids and storage keys (``Writers.new_key``: ids that name
+        their writer, so gc can tell a crash's leftovers)."""
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self._storage = storage
+        self._keys = keys
         self._adopt = storage if isinstance(storage, LocalPaths) else None
 
     def path(self, sid: str) -> Path:
@@ -95,7 +99,7 @@ class LocalStaging:
         return self.root / f"{sid}.part"
 
     def create(self) -> str:
-        sid = new_id()
+        sid = self._keys()
         try:
             fd = os.open(self.path(sid), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except OSError as exc:
@@ -122,7 +126,7 @@ class LocalStaging:
 
     def commit(self, sid: str) -> str:
         path = self.path(sid)
-        key = new_id()
+        key = self._keys()
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             if self._adopt is not None:
@@ -153,12 +157,13 @@ class LocalStaging:
         finally:
             os.close(fd)
 
-    def sweep(self, older_than: float) -> int:
-        """Remove staging files untouched since ``older_than`` (left by crashed requests)."""
+    def sweep(self, removable: Removable) -> int:
+        """Remove the staging files ``removable`` lets go (left by crashed requests)."""
         removed = 0
         for entry in os.scandir(self.root):
             try:
-                if entry.is_file() and entry.stat().st_mtime < older_than:
+                sid = entry.name.removesuffix(".part")
+                if entry.is_file() and removable(sid, entry.stat().st_mtime):
                     os.unlink(entry.path)
                     removed += 1
             except FileNotFoundError:

@@ -14,7 +14,7 @@ import io
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -23,8 +23,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from airlock.core.ids import new_id
 from airlock.errors import StorageFull, Unavailable
-from airlock.storage.base import Chunk, PresignedPost, Staging, StoredObject
+from airlock.storage.base import Chunk, PresignedPost, Removable, Staging, StoredObject
 
 PART_SIZE = 8 * 1024 * 1024
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, but for the last
@@ -169,8 +170,8 @@ class S3Storage:
     def list(self) -> Iterator[StoredObject]:
         return (obj for obj in self.list_all() if _KEY_RE.match(obj.key))
 
-    def sweep(self, older_than: float) -> int:
-        """Abort multipart uploads started before ``older_than`` whose writer never finished
+    def sweep(self, removable: Removable) -> int:
+        """Abort the multipart uploads that ``removable`` lets go: their writer never finished
         them (their parts take space but are no object)."""
         removed = 0
         paginator = self.client.get_paginator("list_multipart_uploads")
@@ -179,10 +180,8 @@ class S3Storage:
                 for upload in page.get("Uploads", ()):
                     if not _KEY_RE.match(upload["Key"]):
                         continue
-                    if upload["Initiated"].timestamp() >= older_than:
+                    if not removable(upload["Key"], upload["Initiated"].timestamp()):
                         continue
-                    if self.stat(upload["Key"] + MANIFEST_SUFFIX) is not None:
-                        continue  # a resumable upload's, still alive: it has its own expiry
                     try:
                         self.client.abort_multipart_upload(
                             Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
@@ -238,15 +237,15 @@ class S3Storage:
 
     # Building blocks for staging -------------------------------------------------------------
 
-    def staging(self) -> Staging:
+    def staging(self, keys: Callable[[], str] = new_id) -> Staging:
         from airlock.storage.s3_staging import S3Staging
 
-        return S3Staging(self)
+        return S3Staging(self, keys)
 
-    def resumable_staging(self) -> Staging:
+    def resumable_staging(self, keys: Callable[[], str] = new_id) -> Staging:
         from airlock.storage.s3_tus import S3TusStaging
 
-        return S3TusStaging(self)
+        return S3TusStaging(self, keys)
 
     def sink(self, key: str) -> MultipartSink:
         """A sink that writes ``key`` in one pass (a multipart upload once it outgrows one

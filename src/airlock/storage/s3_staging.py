@@ -6,6 +6,7 @@ sweep aborts multipart uploads that were never finished)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import BinaryIO
 
 from airlock.core.ids import new_id
@@ -15,11 +16,12 @@ from airlock.storage.s3 import MultipartSink, S3Storage
 class S3Staging:
     """One-pass staging in an ``S3Storage``'s bucket."""
 
-    def __init__(self, storage: S3Storage) -> None:
+    def __init__(self, storage: S3Storage, keys: Callable[[], str] = new_id) -> None:
         self._s3 = storage
+        self._keys = keys
 
     def create(self) -> str:
-        return new_id()  # nothing exists in the store until bytes arrive
+        return self._keys()  # nothing exists in the store until bytes arrive
 
     def writer(self, sid: str, offset: int) -> MultipartSink:
         if offset != 0:

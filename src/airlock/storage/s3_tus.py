@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from airlock.core.ids import new_id
-from airlock.storage.base import Chunk
+from airlock.storage.base import Chunk, Removable
 from airlock.storage.s3 import (
     COPY_PART,
     MANIFEST_SUFFIX,
@@ -270,8 +271,9 @@ class TusSink:
 class S3TusStaging:
     """Resumable staging in an ``S3Storage``'s bucket."""
 
-    def __init__(self, storage: S3Storage) -> None:
+    def __init__(self, storage: S3Storage, keys: Callable[[], str] = new_id) -> None:
         self.s3 = storage
+        self._keys = keys
 
     # The manifest ------------------------------------------------------------------------
 
@@ -299,7 +301,7 @@ class S3TusStaging:
     # The Staging protocol ----------------------------------------------------------------
 
     def create(self) -> str:
-        return new_id()  # nothing exists in the store until bytes arrive
+        return self._keys()  # nothing exists in the store until bytes arrive
 
     def writer(self, sid: str, offset: int) -> TusSink:
         """Drops what lies past ``offset`` (which must be where a sync or close left off)."""
@@ -376,13 +378,12 @@ class S3TusStaging:
             sources.append((part, stat.size))
         self.s3.join(sid, sources)
 
-    def sweep(self, older_than: float) -> int:
-        """Remove uploads whose manifest was last written before ``older_than``: every PATCH
-        rewrites it and an upload expires that long after its last one, so these belong to
-        uploads gone without their bytes (removed while the store was away)."""
+    def sweep(self, removable: Removable) -> int:
+        """Remove the uploads whose manifest ``removable`` lets go: uploads gone without their
+        bytes (removed while the store was away, or never recorded: their writer died)."""
         removed = 0
         for obj in self.s3.list_all(suffix=MANIFEST_SUFFIX):
-            if obj.modified < older_than:
+            if removable(obj.key[: -len(MANIFEST_SUFFIX)], obj.modified):
                 self.discard(obj.key[: -len(MANIFEST_SUFFIX)])
                 removed += 1
         return removed
