@@ -100,14 +100,18 @@ class Resumable:
             raise
         now = self.clock()
         upload_id = self.staging.create()
-        with self.db.write() as conn:
-            repo.add(
-                conn, id=upload_id, owner_id=user.id, length=length, offset=0,
-                metadata=metadata_header or "", filename=filename, visibility=opts.visibility,
-                concat=concat.kind if concat else "", parts="", head_checked=False,
-                created_at=now, expires_at=self._expiry(),
-            )  # fmt: skip
-            upload = repo.get(conn, upload_id)
+        try:
+            with self.db.write() as conn:
+                repo.add(
+                    conn, id=upload_id, owner_id=user.id, length=length, offset=0,
+                    metadata=metadata_header or "", filename=filename,
+                    visibility=opts.visibility, concat=concat.kind if concat else "", parts="",
+                    head_checked=False, created_at=now, expires_at=self._expiry(),
+                )  # fmt: skip
+                upload = repo.get(conn, upload_id)
+        except BaseException:  # no row (the database is full or away): no bytes either
+            self.staging.discard(upload_id)
+            raise
         assert upload is not None
         return upload
 
@@ -139,16 +143,21 @@ class Resumable:
         except BaseException:
             self.staging.discard(upload_id)
             raise
-        with self.db.write() as conn:
-            repo.add(
-                conn, id=upload_id, owner_id=user.id, length=total, offset=total,
-                metadata=metadata_header or "", filename=filename, visibility=opts.visibility,
-                concat="final", parts=" ".join(p.id for p in parts), head_checked=True,
-                created_at=now, expires_at=self._expiry(),
-            )  # fmt: skip
-            for part in parts:
-                repo.remove(conn, part.id)
-            upload = repo.get(conn, upload_id)
+        try:
+            with self.db.write() as conn:
+                repo.add(
+                    conn, id=upload_id, owner_id=user.id, length=total, offset=total,
+                    metadata=metadata_header or "", filename=filename,
+                    visibility=opts.visibility, concat="final",
+                    parts=" ".join(p.id for p in parts), head_checked=True, created_at=now,
+                    expires_at=self._expiry(),
+                )  # fmt: skip
+                for part in parts:
+                    repo.remove(conn, part.id)
+                upload = repo.get(conn, upload_id)
+        except BaseException:  # the parts stay as they were; the joined copy goes
+            self.staging.discard(upload_id)
+            raise
         for part in parts:
             self.staging.discard(part.id)
         assert upload is not None

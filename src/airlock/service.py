@@ -23,6 +23,7 @@ from airlock.core.timefmt import parse_rfc3339, parse_seconds, rfc3339
 from airlock.db import admin_repo, repo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, Link, UploadEvent, User
+from airlock.db.room import write_making_room
 from airlock.errors import (
     AirlockError,
     BadRequest,
@@ -360,8 +361,8 @@ class Service:
             raise NotFound("No such file.")
         if record.owner_id != user.id and not user.is_admin:
             raise Forbidden("Only the owner may delete this file.")
-        with self.db.write() as conn:
-            repo.delete_file(conn, file_id)
+        # Deleting is how room is made: it must work on a full disk too.
+        write_making_room(self.db, lambda conn: repo.delete_file(conn, file_id))
         for key in record.storage_keys:
             self.storage.delete(key)
 

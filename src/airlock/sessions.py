@@ -13,6 +13,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from airlock.accounts import Accounts
 from airlock.config import Settings
 from airlock.core import throttle
@@ -21,6 +23,7 @@ from airlock.db import repo
 from airlock.db import sessions_repo as srepo
 from airlock.db.engine import Database
 from airlock.db.records import Session, User
+from airlock.db.room import write_making_room
 from airlock.errors import RateLimited, Unauthorized
 
 WINDOW = dt.timedelta(minutes=15)
@@ -73,10 +76,13 @@ class Sessions:
         try:
             user = self.accounts.check_password(username, password)
         except Unauthorized:
-            with self.db.write() as conn:
+
+            def count_failure(conn: Connection) -> None:
                 for key, _limit in limits:
                     count, start = throttle.after_failure(srepo.failures(conn, key), now, WINDOW)
                     srepo.set_failures(conn, key, count, start)
+
+            write_making_room(self.db, count_failure)
             raise
         secret = new_secret(SESSION_PREFIX)
         session = Session(
@@ -86,9 +92,12 @@ class Sessions:
             created_at=now,
             expires_at=now + dt.timedelta(seconds=self.settings.session_lifetime),
         )
-        with self.db.write() as conn:
+
+        def add_session(conn: Connection) -> None:
             srepo.clear_failures(conn, limits[0][0])
             srepo.add(conn, session)
+
+        write_making_room(self.db, add_session)
         return SignedIn(user, secret, session)
 
     def resolve(self, secret: str) -> tuple[User, Session] | None:
@@ -108,8 +117,7 @@ class Sessions:
         return bool(sent) and same_secret(session.csrf_token, sent or "")
 
     def sign_out(self, session: Session) -> None:
-        with self.db.write() as conn:
-            srepo.remove(conn, session.id)
+        write_making_room(self.db, lambda conn: srepo.remove(conn, session.id))
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired sessions and finished failure windows (``airlock gc``)."""

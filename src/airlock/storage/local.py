@@ -176,14 +176,22 @@ class LocalStorage:
         return removed
 
     def probe(self) -> None:
+        """A write, read and delete of a probe file; ``StorageFull`` when the filesystem has
+        less than 1 MiB free or the write finds no room (the probe file is removed either
+        way), ``OSError`` for anything else that fails."""
+        if shutil.disk_usage(self.root).free < 1024 * 1024:
+            raise StorageFull()
         probe = self.root / f".probe-{os.getpid()}-{threading.get_ident()}"
-        probe.write_bytes(b"ok")
-        if probe.read_bytes() != b"ok":
-            raise OSError("storage probe read back different bytes")
-        probe.unlink()
-        usage = shutil.disk_usage(self.root)
-        if usage.free < 1024 * 1024:
-            raise OSError("storage is out of space")
+        try:
+            probe.write_bytes(b"ok")
+            if probe.read_bytes() != b"ok":
+                raise OSError("storage probe read back different bytes")
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from exc
+            raise
+        finally:
+            probe.unlink(missing_ok=True)
 
     def describe(self) -> str:
         return f"local files under {self.root}"

@@ -1,4 +1,9 @@
-"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+"""Operations endpoints: liveness, readiness, Prometheus metrics.
+
+Readiness names each part's state: the database ``ok`` or ``unreachable``; the storage ``ok``,
+``full`` (out of space: uploads are refused with ``507 storage_full``, reads go on) or
+``unavailable``; the scanner ``ok``, ``off``, ``skipped`` (optional and away) or
+``unavailable``. Any state but ``ok``, ``off`` and ``skipped`` answers 503."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import logging
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from airlock.errors import StorageFull
 from airlock.scan.clamd import ClamdError
 from airlock.web.state import state
 
@@ -33,6 +39,9 @@ def readyz() -> Response:
         if st.caps.probe is not None:
             st.caps.probe.probe()
         checks["storage"] = "ok"
+    except StorageFull:
+        log.warning("readiness: storage is out of space")
+        checks["storage"] = "full"
     except Exception:
         log.exception("readiness: storage")
         checks["storage"] = "unavailable"

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from email.utils import format_datetime
 
 from flask import Blueprint, Response, request
 from werkzeug.http import parse_options_header
 
 from airlock.core import tus
-from airlock.db.records import Upload
+from airlock.db.records import Upload, User
 from airlock.errors import BadRequest, UnsupportedMediaType
 from airlock.resumable import Outcome
 from airlock.web.auth import current_user
 from airlock.web.body import body_chunks_for
 from airlock.web.state import state
+
+log = logging.getLogger("airlock")
 
 tus_bp = Blueprint("airlock_tus", __name__)
 
@@ -119,9 +122,23 @@ def create() -> Response:
     location = {"Location": _upload_url(upload.id)}
     if with_body or length == 0:
         chunks = body_chunks_for(state().settings.request_limit) if with_body else iter(())
-        outcome = resumable.patch(user, upload.id, 0, None, checksum, chunks)
+        try:
+            outcome = resumable.patch(user, upload.id, 0, None, checksum, chunks)
+        except BaseException:
+            # The client never learns this upload's URL: nothing could resume it.
+            _abandon(user, upload.id)
+            raise
         return _finished(outcome, 201, location)
     return _finished(Outcome(upload), 201, location)
+
+
+def _abandon(user: User, upload_id: str) -> None:
+    """Remove an upload whose creation failed (already gone is fine; gc takes what this
+    cannot remove)."""
+    try:
+        state().resumable.terminate(user, upload_id)
+    except Exception:
+        log.warning("could not remove the failed upload %s", upload_id, exc_info=True)
 
 
 @tus_bp.route("/<upload_id>", methods=["HEAD", "GET"])
