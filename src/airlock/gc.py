@@ -75,20 +75,20 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
 
 class Leftovers:
     """Whether bytes that may be in flight can go (``storage.base.Removable``): never while a
-    File, a resumable upload or a pending direct upload refers to them; bytes that name their
-    writer (``airlock.writers``) once that writer is provably gone, however young; bytes that
-    name none (a direct upload's, or older than writer tags) once older than ``before``."""
+    File, a resumable upload or a pending direct upload refers to them; else once their writer
+    (``airlock.writers``) is provably gone, however young they are, and in any case once
+    untouched since ``before`` (bytes that name no writer, such as a direct upload's, and those
+    a live writer could not clean up itself, say while the store was away)."""
 
     def __init__(self, st: AirlockState, before: float) -> None:
         self.st = st
         self.before = before
 
     def __call__(self, name: str, modified: float) -> bool:
-        tag = writer_tag(name)
-        if tag is None and modified >= self.before:
-            return False
-        if tag is not None and not self.st.writers.gone(tag):
-            return False
+        if modified >= self.before:
+            tag = writer_tag(name)
+            if tag is None or not self.st.writers.gone(tag):
+                return False
         # Asked last, after the writer is known gone: nothing of a gone writer's can come to be
         # referred to later, so an answer of "unused" stays true.
         with self.st.db.read() as conn:

@@ -34,6 +34,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +183,8 @@ def wait_received(cut: Interrupted, amount: int) -> None:
 
 def kill_worker(site: Site, up: SlowUpload) -> int:
     """kill -9 the worker holding ``up``'s connection; its pid, once it is gone."""
-    pid = up.serving_pid()
     workers = site.server.worker_pids()
+    pid = up.serving_pid(workers)
     assert pid is not None and pid in workers, (pid, workers)
     proc = psutil.Process(pid)
     os.kill(pid, signal.SIGKILL)
@@ -219,14 +220,18 @@ def _healthy(s: LiveServer) -> bool:
 
 
 def on_another_worker(
-    make: Callable[[], SlowUpload], avoid: int | None, tries: int = 8
+    make: Callable[[], SlowUpload], avoid: int | None, workers: Callable[[], list[int]],
+    tries: int = 8,
 ) -> SlowUpload:
     """``make()`` started on a connection a worker other than ``avoid`` accepted, if one of
     ``tries`` connections lands there (else on the last one)."""
+    def serving(up: SlowUpload) -> int | None:
+        return up.serving_pid(workers())
+
     spare: list[SlowUpload] = []
     for _ in range(tries):
         up = make().connect()
-        pid = wait_until("the server to accept a connection", up.serving_pid, WAIT)
+        pid = wait_until("the server to accept a connection", partial(serving, up), WAIT)
         if pid != avoid:
             break
         spare.append(up)
@@ -409,14 +414,14 @@ def test_worker_killed_during_commit(site: Site, backend: Backend, fault_report:
         assert up.sent == len(cut.data) and up.received() == len(cut.data)
         # Another upload comes to wait on the same lock, then the waiting worker dies.
         site.ledger.in_doubt.add(control_name)
-        waiting_pid = up.serving_pid()
+        waiting_pid = up.serving_pid(s.worker_pids())
         control = on_another_worker(
-            lambda: slow_put(s, control_name, control_data, pause=0), waiting_pid
+            lambda: slow_put(s, control_name, control_data, pause=0), waiting_pid, s.worker_pids
         )
         site.uploads.append(control)
         wait_until("the second upload to be sent", lambda: control.done or
                    control.sent == len(control_data), WAIT)  # fmt: skip
-        control_pid = control.serving_pid()
+        control_pid = control.serving_pid(s.worker_pids())
         time.sleep(SETTLE)
         assert not control.done, ("a second write did not wait on the held lock",
                                   control.status, control.response_body[:300])  # fmt: skip

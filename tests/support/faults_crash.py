@@ -180,10 +180,12 @@ class SlowUpload:
         assert all(end in queues for end in ends), f"connection {ends[0]} not in /proc/net/tcp"
         return max(0, self.sent - queues[ends[0]][0] - queues[ends[1]][1])
 
-    def serving_pid(self) -> int | None:
-        """The process holding the server side of this connection."""
-        for proc in psutil.process_iter():
+    def serving_pid(self, among: list[int]) -> int | None:
+        """The process of ``among`` (the server's workers) holding the server side of this
+        connection."""
+        for pid in among:
             try:
+                proc = psutil.Process(pid)
                 for conn in proc.net_connections(kind="tcp4"):
                     if (conn.laddr and conn.raddr and conn.laddr.port == self.server_port
                             and conn.raddr.port == self.client_port):  # fmt: skip
@@ -342,6 +344,9 @@ def tus_resume(server: LiveServer, path: str, data: bytes, timeout: float) -> re
         time.sleep(0.5)
 
 
+BACKGROUND_MAX = 400  # uploads at most: each one is downloaded and checked afterwards
+
+
 class Background:
     """Small PUTs one after another from a thread while a fault happens: the answered ones go
     into the ledger, the unanswered ones are in doubt."""
@@ -363,7 +368,7 @@ class Background:
 
     def _run(self) -> None:
         n = 0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and n < BACKGROUND_MAX:
             n += 1
             name = f"{self.prefix}-{n}.txt"
             data = text_bytes(32 * 1024)
