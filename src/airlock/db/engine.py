@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -23,6 +24,30 @@ _PG_MIGRATION_LOCK = 0x41495230  # advisory-lock key, any constant
 # How long an SQLite writer waits for the write lock (another process's, or a thread's of this
 # one) before it gives up with "database is locked".
 BUSY_TIMEOUT = 30
+_SQLITE_READONLY = 8  # SQLite's primary result code (the low byte of an extended one)
+_WRITE = "airlock_write"  # execution option of a connection opened by ``Database.write``
+_READ_ONLY = "airlock_read_only"  # connection info: SQLite opened it read-only
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of an SQLite URL (None for an in-memory database)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _writable(path: str) -> bool:
+    """Whether ``path`` can be opened for writing now (or does not exist yet), as SQLite tries
+    first: when it cannot, SQLite opens the database read-only instead."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def normalize_url(url: str) -> str:
@@ -60,6 +85,7 @@ class Database:
         # so that a write opened inside another on the same thread behaves as it did without
         # the lock (SQLite's busy handler refuses it after the timeout) rather than hang.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._file = _sqlite_file(self.url) if self.is_sqlite else None
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
@@ -73,10 +99,16 @@ class Database:
         if self.is_sqlite:
             self._sqlite_setup(self.engine)
 
-    @staticmethod
-    def _sqlite_setup(engine: Engine) -> None:
+    def _file_writable(self) -> bool:
+        return self._file is not None and _writable(self._file)
+
+    def _sqlite_setup(self, engine: Engine) -> None:
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            # A connection SQLite opens while its file cannot be written stays read-only for
+            # life; noted so that ``write`` does not use it once the file can be (the check
+            # comes just before SQLite's own open: a change in between is ``_on_error``'s).
+            record.info[_READ_ONLY] = self._file is not None and not self._file_writable()
             # Let SQLAlchemy's "begin" event below say when a transaction starts.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -93,7 +125,21 @@ class Database:
         def _on_begin(conn: Connection) -> None:
             # A writer takes the write lock up front: a deferred transaction that reads and then
             # writes would fail at once under WAL when another writer got there first.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+            write = conn.get_execution_options().get(_WRITE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        @event.listens_for(engine, "handle_error")
+        def _on_error(ctx: ExceptionContext) -> None:
+            # A connection that refuses to write as read-only although its file can be written
+            # now was opened while it could not (see ``_on_connect``): it is dropped, lest the
+            # pool keep it. Only it, and not while the file is read-only: the pool's others
+            # may be writable, and the last of a process's connections to go would take
+            # SQLite's shared-memory index with it, which the next one would open read-only.
+            code = getattr(ctx.original_exception, "sqlite_errorcode", None)
+            if (isinstance(code, int) and code & 0xFF == _SQLITE_READONLY
+                    and self._file_writable()):  # fmt: skip
+                ctx.is_disconnect = True
+                ctx.invalidate_pool_on_disconnect = False
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -107,17 +153,29 @@ class Database:
         # handler answers as it would have without the lock.
         locked = lock is not None and lock.acquire(timeout=BUSY_TIMEOUT)
         try:
-            with self.engine.connect() as conn:
-                conn.info["write"] = True
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    conn.info.pop("write", None)
+            conn, transaction = self._begin_write()
+            with conn, transaction:
+                yield conn
         finally:
             if locked:
                 assert lock is not None
                 lock.release()
+
+    def _begin_write(self) -> tuple[Connection, Any]:
+        """A connection and its write transaction, begun. A pooled SQLite connection that was
+        opened read-only is dropped for a new one (each pooled one at most once, so this
+        ends): writable if the file is now, and if not, its writes fail as they must."""
+        while True:
+            conn = self.engine.connect().execution_options(**{_WRITE: True})
+            if self.is_sqlite and conn.info.get(_READ_ONLY) and self._file_writable():
+                conn.invalidate()
+                conn.close()
+                continue
+            try:
+                return conn, conn.begin()
+            except BaseException:
+                conn.close()
+                raise
 
     def ping(self) -> None:
         """Raise unless the database answers."""
