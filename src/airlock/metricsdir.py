@@ -25,6 +25,7 @@ from pathlib import Path
 
 from airlock import datadir
 from airlock.config import Settings
+from airlock.procs import alive
 
 log = logging.getLogger("airlock.metrics")
 
@@ -58,7 +59,7 @@ def sweep(base: Path) -> None:
     """Remove the metrics directories in ``base`` of servers that are no longer running."""
     for entry in base.glob(f"{PREFIX}*"):
         pid = entry.name[len(PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -88,13 +89,3 @@ def reserve(pid: int) -> None:
         for kind in KINDS:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(root, f"{kind}_{pid}.db"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's: leave it alone
-    return True

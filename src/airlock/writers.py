@@ -33,6 +33,7 @@ from airlock.db import repo as files_repo
 from airlock.db import writers_repo as repo
 from airlock.db.engine import Database
 from airlock.errors import Unavailable
+from airlock.procs import alive
 
 log = logging.getLogger("airlock.writers")
 
@@ -52,16 +53,6 @@ def host_identity() -> str:
     except OSError:
         return f"{name}/?"
     return f"{name}/{boot}/{pid_ns}"
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Writers:
@@ -154,7 +145,7 @@ class Writers:
         if row is not None:
             host, pid, until = row
             lapsed_before: dt.datetime | None
-            if host == self.host and not host.endswith("/?") and not _running(pid):
+            if host == self.host and not host.endswith("/?") and not alive(pid):
                 lapsed_before = None  # its process has died: gone whatever its lease says
             elif until < now - SKEW:
                 lapsed_before = now - SKEW
