@@ -6,9 +6,10 @@ Three faults, each on a server of its own (and, with S3, a bucket of its own):
    The body (12 MiB) goes out in small pieces with small sleeps and holds back its last MiB,
    so the kill lands mid-body; the worker is the one holding the connection (psutil), killed
    once it has read 10 MiB from its socket (the kernel's queues, ``/proc/net/tcp``).
-2. One worker killed while it commits: every byte is in and the File's row is being written,
-   held there by the test holding SQLite's write lock (``BEGIN IMMEDIATE`` on the server's own
-   database file). The server's write must wait on the lock (a ``503`` at once fails the test).
+2. One worker, or the whole server, killed while it commits: every byte is in and the File's
+   row is being written, held there by the test holding SQLite's write lock (``BEGIN
+   IMMEDIATE`` on the server's own database file). The server's write must wait on the lock
+   (a ``503`` at once fails the test).
 3. The whole server (the gunicorn master's process group) killed mid-upload, with a multipart
    POST, a PUT and a tus PATCH under way; a new server is started on the same data dir.
 
@@ -382,7 +383,9 @@ def test_worker_killed_mid_body(site: Site, backend: Backend, kind: str,
                 beside_answered=beside.answered)  # fmt: skip
 
 
-def test_worker_killed_during_commit(site: Site, backend: Backend, fault_report: Any) -> None:
+@pytest.mark.parametrize("victim", ["worker", "server"])
+def test_killed_during_commit(site: Site, backend: Backend, victim: str,
+                              fault_report: Any) -> None:  # fmt: skip
     s = site.server
     acknowledge(site, "before")
     baseline = site.inventory()
@@ -426,8 +429,12 @@ def test_worker_killed_during_commit(site: Site, backend: Backend, fault_report:
         assert not control.done, ("a second write did not wait on the held lock",
                                   control.status, control.response_body[:300])  # fmt: skip
         cut.received_at_kill = up.received()
-        killed = kill_worker(site, up)
-        shared = control_pid == killed
+        if victim == "worker":
+            killed = kill_worker(site, up)
+            shared = control_pid == killed
+        else:  # the whole server: the upload beside dies with it
+            kill_server(site)
+            shared = True
     assert_unanswered(cut)
     control.finish(WAIT)
     if control.status == 201:
@@ -440,11 +447,15 @@ def test_worker_killed_during_commit(site: Site, backend: Backend, fault_report:
             control.response_body[:300],
         )
     left = crash_leftovers(site, [cut])
-    wait_replaced(site, killed)
+    if victim == "worker":
+        wait_replaced(site, killed)
+    else:
+        site.restart()
+        assert_alive(site.server)
     after_fault(
         site,
         [cut],
-        f"kill -9 worker during commit [{backend.name}]",
+        f"kill -9 {victim} during commit [{backend.name}]",
         fault_report,
         left,
         objects_stored_at_kill=len(held),
@@ -460,20 +471,9 @@ def test_server_killed_mid_upload(site: Site, backend: Backend, fault_report: An
             wait_received(cut, KILL_AT)
         for cut in cuts:
             cut.received_at_kill = cut.upload.received()
-        proc = site.server.proc
-        assert proc is not None
-        group = [proc.pid, *site.server.worker_pids()]
-        os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(WAIT)
-        assert proc.poll() is not None
+        kill_server(site)
         for cut in cuts:
             assert_unanswered(cut)
-    wait_until(
-        "the killed server's processes to be gone",
-        lambda: not any(_running(p) for p in group),
-        WAIT,
-    )
     left = crash_leftovers(site, cuts)
     site.restart()
     assert_alive(site.server)
@@ -481,6 +481,19 @@ def test_server_killed_mid_upload(site: Site, backend: Backend, fault_report: An
     after_fault(site, cuts, f"kill -9 whole server mid-upload [{backend.name}]", fault_report, left,
                 received_at_kill_MiB={c.kind: round(c.received_at_kill / MiB, 2) for c in cuts},
                 beside_answered=beside.answered)  # fmt: skip
+
+
+def kill_server(site: Site) -> None:
+    """kill -9 the server's whole process group (master and workers), until all are gone."""
+    proc = site.server.proc
+    assert proc is not None
+    group = [proc.pid, *site.server.worker_pids()]
+    os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(WAIT)
+    assert proc.poll() is not None
+    wait_until("the killed server's processes to be gone",
+               lambda: not any(_running(p) for p in group), WAIT)  # fmt: skip
 
 
 def _json(up: SlowUpload) -> dict[str, Any]:
