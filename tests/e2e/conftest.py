@@ -31,32 +31,46 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @dataclass
 class Backend:
-    """Where a test server stores: its settings, and what its bucket holds (S3 only)."""
+    """Where a test server stores: its settings, and what its bucket holds (S3 only). Each
+    data dir (each database) gets a bucket of its own, the module's first one ``bucket``: a
+    store belongs to one Airlock database, whose gc removes what no row of it refers to."""
 
     name: str
     env: dict[str, str] = field(default_factory=dict)
     s3: Any = None
     bucket: str = ""
+    buckets: dict[Path, str] = field(default_factory=dict)  # data dir -> its bucket
 
-    def contents(self) -> set[str]:
+    def contents(self, bucket: str = "") -> set[str]:
         """Every object and unfinished multipart upload in the bucket."""
-        client = self.s3.client()
-        objects = client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
-        uploads = client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+        client, bucket = self.s3.client(), bucket or self.bucket
+        objects = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
         return {f"s3:{o['Key']}" for o in objects} | {f"mpu:{u['Key']}" for u in uploads}
 
-    def sizes(self) -> dict[str, int]:
+    def sizes(self, bucket: str = "") -> dict[str, int]:
         """Every object in the bucket and its size."""
-        pages = self.s3.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        pages = self.s3.client().get_paginator("list_objects_v2").paginate(
+            Bucket=bucket or self.bucket)
         return {o["Key"]: int(o["Size"]) for page in pages for o in page.get("Contents", [])}
 
     def server(self, data_dir: Path, env: dict[str, str] | None = None,
                **kwargs: Any) -> LiveServer:  # fmt: skip
-        """A started ``airlock serve`` on this backend."""
-        live = LiveServer(data_dir, env={**self.env, **(env or {})}, **kwargs)
+        """A started ``airlock serve`` on this backend (on the bucket of ``data_dir``)."""
+        own = dict(self.env)
+        bucket = ""
         if self.s3 is not None:
-            live.bucket_contents = self.contents
-            live.bucket_sizes = self.sizes
+            bucket = self.buckets.get(data_dir, "")
+            if not bucket:
+                fresh = bool(self.buckets)  # the module's bucket is taken: a new one
+                bucket = self.s3.create_bucket("e2e-" + secrets.token_hex(6)) if fresh else (
+                    self.bucket)
+                self.buckets[data_dir] = bucket
+            own.update(self.s3.env(bucket))
+        live = LiveServer(data_dir, env={**own, **(env or {})}, **kwargs)
+        if self.s3 is not None:
+            live.bucket_contents = lambda: self.contents(bucket)
+            live.bucket_sizes = lambda: self.sizes(bucket)
         return live.start()
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from airlock.procs import alive
 from tests.e2e.conftest import Backend
 from tests.support.bodies import Leftovers, raw_request, text
 from tests.support.server import LiveServer, cli
@@ -43,11 +44,18 @@ def sha(data: bytes) -> str:
 
 
 def listed(server: LiveServer, user: str = "alice") -> dict[str, str]:
-    """The user's Files: id -> SHA-256."""
-    r = requests.get(server.url + "/api/v1/files", params={"limit": 500},
-                     headers=server.auth(user), timeout=10)  # fmt: skip
-    assert r.status_code == 200, r.text
-    return {f["id"]: f["sha256"] for f in r.json()["files"]}
+    """The user's Files, every page: id -> SHA-256."""
+    files: dict[str, str] = {}
+    params: dict[str, str | int] = {"limit": 500}
+    while True:
+        r = requests.get(server.url + "/api/v1/files", params=params,
+                         headers=server.auth(user), timeout=10)  # fmt: skip
+        assert r.status_code == 200, r.text
+        body = r.json()
+        files.update((f["id"], f["sha256"]) for f in body["files"])
+        if not body.get("next_cursor"):
+            return files
+        params["cursor"] = body["next_cursor"]
 
 
 def test_gc_during_uploads_takes_none_of_their_bytes(
@@ -148,8 +156,12 @@ def test_a_killed_servers_leftovers_are_swept_when_the_next_one_starts(
             in_flight = left.staging() | {o for o in left.objects if o.startswith("mpu:")}
             assert in_flight, "the upload should have bytes in flight"
             assert first.proc is not None
+            group = [first.proc.pid, *first.worker_pids()]
             os.killpg(first.proc.pid, signal.SIGKILL)
             first.proc.wait(30)
+            deadline = time.monotonic() + 30  # the restart comes once they are all gone
+            while any(alive(pid) for pid in group) and time.monotonic() < deadline:
+                time.sleep(0.05)
             with pytest.raises(Exception):  # noqa: B017 - the connection just dies
                 upload.result(timeout=60)
     finally:
