@@ -89,8 +89,8 @@ class Leftovers:
             tag = writer_tag(name)
             if tag is None or not self.st.writers.gone(tag):
                 return False
-        # Asked last, after the writer is known gone: nothing of a gone writer's can come to be
-        # referred to later, so an answer of "unused" stays true.
+        # Asked last: nothing of a gone writer's can come to be referred to later, so an answer
+        # of "unused" stays true; and bytes untouched that long belong to no request under way.
         with self.st.db.read() as conn:
             return not repo.name_in_use(conn, name)
 

@@ -65,7 +65,7 @@ class Writers:
         self._lock = threading.Lock()
         self._tag: str | None = None
         self._pid = 0  # the process ``_tag`` belongs to (a forked child needs its own)
-        self._lost: set[str] = set()  # tags of ours whose lease lapsed
+        self._lost: set[str] = set()  # tags of ours whose row gc retired
         self._gone: set[str] = set()  # others' tags known gone: a tag never comes back
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _forked(ref))
@@ -98,8 +98,8 @@ class Writers:
                 continue
 
     def renew(self) -> None:
-        """Extend this process's lease (the heartbeat's work); a lease found lapsed is given up
-        for a new tag at the next key."""
+        """Extend this process's lease (the heartbeat's work); a lease whose row gc retired is
+        given up for a new tag at the next key."""
         with self._lock:
             tag = self._tag if self._pid == os.getpid() else None
         if tag is None:
