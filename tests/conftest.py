@@ -15,8 +15,26 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from airlock import Settings, create_app
+from tests.support.server import LiveServer
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+SERVER_LOG_LINES = 120
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing test that used a live ``airlock serve`` shows the end of that server's log
+    (a 500's traceback is there, and the log is gone with the temp dir after the run)."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, LiveServer) and value.log_path and value.log_path.exists():
+            lines = value.log().splitlines()[-SERVER_LOG_LINES:]
+            report.sections.append((f"end of the log of {name} ({value.url})", "\n".join(lines)))
 
 
 @pytest.fixture(scope="session")

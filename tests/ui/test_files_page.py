@@ -296,11 +296,12 @@ def test_a_quarantined_file_says_why_and_links_nowhere(server: Airlock, browsing
     """What ``airlock rescan`` records (tests/e2e/test_scanning.py runs it against clamd), as
     its owner sees it: the reason, and no link to the bytes."""
     import sqlite3
+    from contextlib import closing
 
     user = server.new_user("quentin")
     made = server.upload(user, "flagged.txt", b"later found to be bad\n")
     server.upload(user, "fine.txt", b"still fine\n")
-    with sqlite3.connect(server.data_dir / "airlock.db") as db:
+    with closing(sqlite3.connect(server.data_dir / "airlock.db")) as db, db:
         db.execute("UPDATE files SET quarantined_at = ?, quarantine_reason = ? WHERE id = ?",
                    ("2026-12-01 10:00:00.000000", "Airlock.Test.Late", made["id"]))  # fmt: skip
     b = browsing()
