@@ -11,44 +11,52 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
 from airlock.config import Settings
-from airlock.errors import AirlockError
 from airlock.runtime import build_state
 from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.admin_api import admin_bp
-from airlock.web.api import api
+from airlock.web.api import api as api_bp
 from airlock.web.direct import direct_bp
+from airlock.web.present import API
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
 from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp
 
 
 class Airlock:
-    """Secure uploads and downloads for a Flask app: ``/api/v1`` (or ``url_prefix``), and the
-    public ``/s/`` and ``/f/`` routes."""
+    """Secure uploads and downloads for a Flask app: the HTTP API under ``url_prefix``
+    (``/api/v1`` by default) and the public ``/s/`` and ``/f/`` routes, or, with
+    ``api=False``, the pipeline alone (``app.extensions["airlock"]``) and no route at all.
+
+    A good citizen of the host app: Airlock answers errors in API.md's JSON envelope only on
+    its own routes (the host's error handlers keep theirs), every link and header it sends
+    carries the prefix and the app's ``SCRIPT_NAME``, and nothing per app is kept here."""
 
     def __init__(
         self, app: Flask | None = None, settings: Settings | None = None,
-        url_prefix: str = "/api/v1", storage: Storage | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        url_prefix: str = API, storage: Storage | None = None,
+        clock: Callable[[], dt.datetime] | None = None, api: bool = True,
     ) -> None:  # fmt: skip
         self._settings = settings
         self._storage = storage
         self._clock = clock
-        self.url_prefix = url_prefix
+        self.url_prefix = _checked_prefix(url_prefix)
+        self.api = api
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask, settings: Settings | None = None) -> None:
-        """Build Airlock's state for ``app`` and register its routes and error translation."""
+        """Build Airlock's state for ``app`` (settings from its ``AIRLOCK_*`` config keys,
+        checked as the environment's are) and, unless ``api=False``, register its routes.
+        ``RuntimeError`` when ``app`` has an Airlock already."""
+        if "airlock" in app.extensions:
+            raise RuntimeError("Airlock is already initialised on this app.")
         settings = settings or self._settings or Settings.load(
             {k: v for k, v in app.config.items() if k.startswith("AIRLOCK_")}
         )
@@ -57,54 +65,56 @@ class Airlock:
             if self._clock is not None
             else build_state(settings, self._storage)
         )
-        app.url_map.converters.setdefault("anything", AnythingConverter)
-        prefix = self.url_prefix
+        if self.api:
+            _mount(app, settings, self.url_prefix)
 
-        app.register_blueprint(api, url_prefix=prefix)
-        app.register_blueprint(session_bp, url_prefix=prefix)
-        app.register_blueprint(direct_bp, url_prefix=prefix)
-        app.register_blueprint(admin_bp, url_prefix=prefix)
-        app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
-        app.register_blueprint(public)
-        if settings.cors_origins:
-            CORS(
-                app,
-                resources={prefix + "/tus/*": {"origins": list(settings.cors_origins)}},
-                expose_headers=list(EXPOSED_HEADERS),
-                allow_headers=list(ALLOWED_HEADERS),
-                methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
-                max_age=86400,
-            )
 
-        def _ours() -> bool:
-            path = request.path
-            return path.startswith(prefix + "/") or path == prefix or path.startswith(
-                ("/s/", "/f/")
-            )
+def _checked_prefix(prefix: str) -> str:
+    if not prefix.startswith("/") or prefix.endswith("/"):
+        raise ValueError(f"url_prefix must start with / and not end with one: {prefix!r}")
+    return prefix
 
-        @app.errorhandler(AirlockError)
-        def _airlock_error(exc: AirlockError) -> Response:
-            return web_errors.render(exc)
 
-        @app.errorhandler(HTTPException)
-        def _http_error(exc: HTTPException) -> Any:
-            return web_errors.from_http(exc) if _ours() else exc
+def _mount(app: Flask, settings: Settings, prefix: str) -> None:
+    """Airlock's blueprints under ``prefix`` (each translates its own errors), JSON for paths
+    under it that match no route, request metrics, and CORS for tus if configured."""
+    app.url_map.converters.setdefault("anything", AnythingConverter)
+    for blueprint in (api_bp, session_bp, direct_bp, admin_bp):
+        app.register_blueprint(blueprint, url_prefix=prefix)
+    app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
+    app.register_blueprint(public)
+    if settings.cors_origins:
+        CORS(
+            app,
+            resources={prefix + "/tus/*": {"origins": list(settings.cors_origins)}},
+            expose_headers=list(EXPOSED_HEADERS),
+            allow_headers=list(ALLOWED_HEADERS),
+            methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+            max_age=86400,
+        )
 
-        app.register_error_handler(Exception, _unexpected_for(_ours))
+    def _ours() -> bool:
+        path = request.path
+        return path.startswith(prefix + "/") or path == prefix or path.startswith(
+            ("/s/", "/f/")
+        )
 
-        @app.before_request
-        def _start_timer() -> None:
-            g.airlock_started = time.perf_counter()
+    @app.before_request
+    def _start() -> Response | None:
+        # A path the router found nothing for raises before any blueprint is chosen, so no
+        # blueprint's handler sees it: answered here, for Airlock's paths only.
+        g.airlock_started = time.perf_counter()
+        return web_errors.for_routing(request.routing_exception) if _ours() else None
 
-        @app.after_request
-        def _observe(response: Response) -> Response:
-            started = g.pop("airlock_started", None)
-            if started is not None and _ours():
-                rule = request.url_rule.rule if request.url_rule else "unmatched"
-                app.extensions["airlock"].metrics.latency.labels(
-                    endpoint=rule, method=request.method, status=str(response.status_code)
-                ).observe(time.perf_counter() - started)
-            return response
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.pop("airlock_started", None)
+        if started is not None and _ours():
+            rule = request.url_rule.rule if request.url_rule else "unmatched"
+            app.extensions["airlock"].metrics.latency.labels(
+                endpoint=rule, method=request.method, status=str(response.status_code)
+            ).observe(time.perf_counter() - started)
+        return response
 
 
 class AnythingConverter(PathConverter):
@@ -113,13 +123,3 @@ class AnythingConverter(PathConverter):
     regex = r"[\s\S]+?"
     part_isolating = False
 
-
-def _unexpected_for(ours: Any) -> Any:
-    def handler(exc: Exception) -> Any:
-        if isinstance(exc, (HTTPException, AirlockError)):
-            raise exc
-        if not ours():
-            raise exc
-        return web_errors.from_unexpected(exc)
-
-    return handler

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 from airlock.config import Settings
 from airlock.core import filetypes
@@ -19,7 +18,7 @@ from airlock.core.ids import new_id, new_secret, secret_digest
 from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.core.pagination import decode_cursor, encode_cursor
 from airlock.core.ranges import Span
-from airlock.core.timefmt import parse_rfc3339, parse_seconds, rfc3339
+from airlock.core.timefmt import parse_rfc3339, parse_seconds
 from airlock.db import admin_repo, repo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, Link, UploadEvent, User
@@ -457,34 +456,3 @@ class Service:
         if record.expired(now):
             raise Gone("This file has expired.")
         return record, link
-
-    # Presentation ----------------------------------------------------------------------------
-
-    @staticmethod
-    def file_json(record: FileRecord) -> dict[str, Any]:
-        """The API.md File object."""
-        base = f"/api/v1/files/{record.id}"
-        links = {"self": base, "content": f"{base}/content"}
-        if record.visibility == "public":
-            links["public"] = f"/f/{record.id}/{quote(record.name, safe='')}"
-        if record.thumbnail_key:
-            links["thumbnail"] = f"{base}/thumbnail"
-        return {
-            "id": record.id,
-            "name": record.name,
-            "size": record.size,
-            "sha256": record.sha256,
-            "content_type": record.content_type,
-            "visibility": record.visibility,
-            "owner": record.owner,
-            "created_at": rfc3339(record.created_at),
-            "expires_at": rfc3339(record.expires_at),
-            "links": links,
-            # Beyond API.md's fields: a File never shown inline whatever its type (a PDF with
-            # scripts, accepted with AIRLOCK_PDF_ACTIVE_CONTENT=attachment), and why a File is no
-            # longer served, once a rescan found it.
-            "attachment_only": record.attachment_only,
-            "quarantine": None if record.quarantined_at is None else {
-                "at": rfc3339(record.quarantined_at), "reason": record.quarantine_reason,
-            },
-        }

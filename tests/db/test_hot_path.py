@@ -20,7 +20,8 @@ from airlock.db.engine import Database
 from airlock.db.records import FileRecord, UploadEvent
 from airlock.pipeline.staging import Staged
 from airlock.runtime import AirlockState, build_state
-from airlock.service import Service, UploadOptions
+from airlock.service import UploadOptions
+from airlock.web.present import file_json
 from tests.core.test_deep_content import _PAGES, _pdf
 from tests.support import samples
 
@@ -87,7 +88,7 @@ def test_the_stored_record_is_what_the_row_holds(
             assert mine.tzinfo == theirs.tzinfo == dt.UTC
             assert mine.isoformat() == theirs.isoformat()
     assert record.created_at == FIXED
-    assert Service.file_json(record) == Service.file_json(again)
+    assert file_json(record) == file_json(again)
     assert record.owner == "rita" and record.quarantined_at is None
     assert record.attachment_only is (name == "active.pdf")
     assert (record.thumbnail_key is not None) is (name == "a.png")

@@ -4,9 +4,10 @@ answers ``bad_request`` in the JSON envelope (a 4xx is the client's, never ``int
 from __future__ import annotations
 
 import pytest
-from flask import Flask
+from flask import Blueprint, Flask
 from werkzeug import exceptions
 
+from airlock.web.errors import translate_within
 from tests.conftest import MakeApp
 
 
@@ -17,10 +18,13 @@ from tests.conftest import MakeApp
 def test_unmapped_client_errors_keep_their_status(make_app: MakeApp,
                                                   error: type[exceptions.HTTPException]) -> None:
     app: Flask = make_app()
+    blueprint = translate_within(Blueprint("raising_for_test", __name__))
 
-    @app.get("/api/v1/raise-for-test")
+    @blueprint.get("/raise-for-test")
     def raising() -> None:
         raise error()
+
+    app.register_blueprint(blueprint, url_prefix="/api/v1")
 
     r = app.test_client().get("/api/v1/raise-for-test")
     assert r.status_code == error.code

@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 
+from airlock.web.errors import translate_within
 from tests.conftest import MakeApp, add_user, multipart
 from tests.support import samples
 
@@ -262,9 +263,13 @@ def test_routing_errors_use_the_envelope(client: FlaskClient, alice: dict[str, s
 
 
 def test_unexpected_errors_reveal_nothing(app: Flask, alice: dict[str, str]) -> None:
-    @app.get("/api/v1/boom")
+    blueprint = translate_within(Blueprint("boom_for_test", __name__))
+
+    @blueprint.get("/boom")
     def boom() -> None:
         raise RuntimeError("secret path /etc/airlock and SELECT * FROM users")
+
+    app.register_blueprint(blueprint, url_prefix="/api/v1")
 
     r = app.test_client().get("/api/v1/boom", headers=alice)
     assert r.status_code == 500

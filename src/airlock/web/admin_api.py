@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from airlock.service import Service
 from airlock.web.auth import current_user
 from airlock.web.body import json_body
+from airlock.web.errors import translate_within
+from airlock.web.present import file_here
 from airlock.web.state import state
 
-admin_bp = Blueprint("airlock_admin", __name__)
+admin_bp = translate_within(Blueprint("airlock_admin", __name__))
 
 
 @admin_bp.get("/admin/users")
@@ -42,10 +43,10 @@ def quarantine() -> Response:
     page, nxt = state().admin.quarantine(
         actor, request.args.get("limit"), request.args.get("cursor") or None
     )
-    return jsonify({"files": [Service.file_json(f) for f in page], "next_cursor": nxt})
+    return jsonify({"files": [file_here(f) for f in page], "next_cursor": nxt})
 
 
 @admin_bp.post("/admin/files/<file_id>/release")
 def release(file_id: str) -> Response:
     actor = current_user()
-    return jsonify(Service.file_json(state().admin.release(actor, file_id)))
+    return jsonify(file_here(state().admin.release(actor, file_id)))

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.http import parse_options_header
 
 from airlock.core.pagination import parse_limit
 from airlock.core.timefmt import rfc3339
 from airlock.errors import UnsupportedMediaType
 from airlock.pipeline.receive import boundary_of, receive_multipart, receive_raw
-from airlock.service import Service, UploadOptions
+from airlock.service import UploadOptions
 from airlock.web.auth import current_user
 from airlock.web.body import body_chunks_for, check_declared_length, json_body
-from airlock.web.errors import render
+from airlock.web.errors import render, translate_within
 from airlock.web.openapi import openapi_document
+from airlock.web.present import file_here, mounted, share_url
 from airlock.web.serving import send_file_bytes, send_thumbnail
 from airlock.web.state import state
 
-api = Blueprint("airlock_api", __name__)
+api = translate_within(Blueprint("airlock_api", __name__))
 
 
 @api.post("/files")
@@ -40,7 +41,7 @@ def upload_multipart() -> Response:
     rejected_json = [{"name": r.name, "error": r.error.to_dict()} for r in rejected]
     if not stored:
         return render(rejected[0].error, rejected=rejected_json)
-    response = jsonify({"files": [Service.file_json(f) for f in stored], "rejected": rejected_json})
+    response = jsonify({"files": [file_here(f) for f in stored], "rejected": rejected_json})
     response.status_code = 201
     return response
 
@@ -57,7 +58,7 @@ def upload_raw(filename: str) -> Response:
     chunks = body_chunks_for(st.settings.request_limit)
     staged = receive_raw(chunks, st.stager, limit)
     record = st.service.store(user, staged, filename, opts)
-    response = jsonify(Service.file_json(record))
+    response = jsonify(file_here(record))
     response.status_code = 201
     response.headers["Location"] = url_for(".get_file", file_id=record.id)
     return response
@@ -70,20 +71,20 @@ def list_files() -> Response:
     page, nxt = state().service.list_files(
         user, limit, request.args.get("cursor") or None, request.args.get("q")
     )
-    return jsonify({"files": [Service.file_json(f) for f in page], "next_cursor": nxt})
+    return jsonify({"files": [file_here(f) for f in page], "next_cursor": nxt})
 
 
 @api.get("/files/<file_id>")
 def get_file(file_id: str) -> Response:
     user = current_user()
-    return jsonify(Service.file_json(state().service.get_file(user, file_id)))
+    return jsonify(file_here(state().service.get_file(user, file_id)))
 
 
 @api.patch("/files/<file_id>")
 def patch_file(file_id: str) -> Response:
     user = current_user()
     record = state().service.update_file(user, file_id, json_body())
-    return jsonify(Service.file_json(record))
+    return jsonify(file_here(record))
 
 
 @api.delete("/files/<file_id>")
@@ -112,7 +113,7 @@ def create_link(file_id: str) -> Response:
     token, expires_at = state().service.create_link(
         user, file_id, body.get("expires_in"), body.get("max_downloads")
     )
-    response = jsonify({"url": f"/s/{token}", "expires_at": rfc3339(expires_at)})
+    response = jsonify({"url": share_url(token), "expires_at": rfc3339(expires_at)})
     response.status_code = 201
     return response
 
@@ -166,4 +167,5 @@ def delete_token(token_id: str) -> Response:
 
 @api.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    api_path, root = mounted()
+    return jsonify(openapi_document(api_path, root, ops="airlock_ops" in current_app.blueprints))

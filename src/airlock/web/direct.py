@@ -8,12 +8,13 @@ from flask import Blueprint, Response, jsonify, url_for
 from airlock.core.timefmt import rfc3339
 from airlock.direct import DirectUploads
 from airlock.errors import NotFound
-from airlock.service import Service
 from airlock.web.auth import current_user
 from airlock.web.body import json_body
+from airlock.web.errors import translate_within
+from airlock.web.present import file_here
 from airlock.web.state import state
 
-direct_bp = Blueprint("airlock_direct", __name__)
+direct_bp = translate_within(Blueprint("airlock_direct", __name__))
 
 
 def _direct() -> DirectUploads:
@@ -43,7 +44,7 @@ def presign() -> Response:
 def complete(upload_id: str) -> Response:
     user = current_user()
     record, made = _direct().complete(user, upload_id)
-    response = jsonify(Service.file_json(record))
+    response = jsonify(file_here(record))
     response.status_code = 201 if made else 200
     response.headers["Location"] = url_for("airlock_api.get_file", file_id=record.id)
     return response

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, jsonify
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from airlock import errors
 from airlock.db import failures
@@ -73,3 +73,20 @@ def from_unexpected(exc: Exception) -> Response:
         return render(translated)
     log.exception("unhandled error", exc_info=exc)
     return render(errors.InternalError())
+
+
+def translate_within(blueprint: Blueprint) -> Blueprint:
+    """Answer every error raised in ``blueprint``'s views and hooks in the JSON envelope, and
+    only those: the host app's own handlers keep answering its own routes."""
+    blueprint.register_error_handler(errors.AirlockError, render)
+    blueprint.register_error_handler(HTTPException, from_http)
+    blueprint.register_error_handler(Exception, from_unexpected)
+    return blueprint
+
+
+def for_routing(exc: Exception | None) -> Response | None:
+    """The JSON answer to a request the router could not place (no such path ``404``, or not
+    that method ``405`` with ``Allow``), or None for anything else (a redirect, no error)."""
+    if isinstance(exc, (NotFound, MethodNotAllowed)):
+        return from_http(exc)
+    return None

@@ -14,15 +14,16 @@ direct-to-S3 (presign/complete) uploads.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airlock import __version__
 from airlock.errors import Unavailable, all_error_classes
 from airlock.service import MAX_EXPIRES_IN, VISIBILITIES
+from airlock.web.present import API
 
 Json = dict[str, Any]
 
-API = "/api/v1"
 MAX_PAGE = 500  # airlock.core.pagination.parse_limit
 DEFAULT_PAGE = 50
 
@@ -858,8 +859,50 @@ def tus_paths() -> Json:
 # The document ---------------------------------------------------------------------------------
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``."""
+def openapi_document(api: str = API, root: str = "", ops: bool = True) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of an app serving the API at ``api`` (its path, ``root``
+    included), the public routes under ``root`` (the app's ``SCRIPT_NAME``), and the
+    operations endpoints if ``ops``: the service's is API.md's paths as they are."""
+    doc = _document()
+    if (api, root, ops) == (API, "", True):
+        return doc
+    return _mounted(doc, api, root, ops)
+
+
+def _mounted(doc: dict[str, Any], api: str, root: str, ops: bool) -> dict[str, Any]:
+    """``doc`` with its paths, the patterns its links are held to and the paths its
+    descriptions name moved to where this app serves them."""
+    relative = api[len(root):]
+    moved = (("^" + API + "/", "^" + re.escape(api) + "/"),
+             ("^/f/", "^" + re.escape(root) + "/f/"), ("^/s/", "^" + re.escape(root) + "/s/"))
+
+    def walk(node: Any, key: str = "") -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str) and key == "pattern":
+            for old, new in moved:
+                if node.startswith(old):
+                    return new + node[len(old):]
+            return node
+        if isinstance(node, str):
+            return node.replace(API + "/", relative + "/")
+        return node
+
+    ops_paths_ = set(ops_paths())
+    paths = {}
+    for path, item in doc["paths"].items():
+        if path in ops_paths_ and not ops:
+            continue
+        paths[relative + path[len(API):] if path.startswith(API + "/") else path] = item
+    mounted = walk({**doc, "paths": paths})
+    if root:
+        mounted["servers"] = [{"url": root}]
+    return mounted  # type: ignore[no-any-return]
+
+
+def _document() -> dict[str, Any]:
     from airlock.web import openapi_admin, openapi_direct  # they build on the helpers above
     return {
         "openapi": "3.1.0",

@@ -4,7 +4,6 @@ the document ``openapi.openapi_document`` builds."""
 from __future__ import annotations
 
 from airlock.web.openapi import (
-    API,
     DEFAULT_PAGE,
     MAX_PAGE,
     PUBLIC,
@@ -19,6 +18,7 @@ from airlock.web.openapi import (
     ref,
     schema_ref,
 )
+from airlock.web.present import API
 
 _NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"const": "no-store"}}}
 _QUOTA = nullable({"type": "integer", "minimum": 1, "description": "Bytes; null: the default."})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from airlock.service import MAX_EXPIRES_IN
 from airlock.web.openapi import (
-    API,
     ID,
     TIMESTAMP,
     Json,
@@ -17,6 +16,7 @@ from airlock.web.openapi import (
     schema_ref,
     upload_errors,
 )
+from airlock.web.present import API
 
 _NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"const": "no-store"}}}
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from airlock.web.errors import translate_within
 from airlock.web.serving import send_file_bytes
 from airlock.web.state import state
 
-public = Blueprint("airlock_public", __name__)
+public = translate_within(Blueprint("airlock_public", __name__))
 
 
 @public.get("/s/<token>")

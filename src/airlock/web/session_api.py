@@ -7,9 +7,10 @@ from flask import Blueprint, Response, jsonify, request
 from airlock.errors import BadRequest, Unauthorized
 from airlock.web.auth import COOKIE, browser_session, require_csrf
 from airlock.web.body import json_body
+from airlock.web.errors import translate_within
 from airlock.web.state import state
 
-session_bp = Blueprint("airlock_session", __name__)
+session_bp = translate_within(Blueprint("airlock_session", __name__))
 
 
 def _no_store(response: Response) -> Response:

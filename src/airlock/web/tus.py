@@ -14,11 +14,12 @@ from airlock.errors import BadRequest, UnsupportedMediaType
 from airlock.resumable import Outcome
 from airlock.web.auth import current_user
 from airlock.web.body import body_chunks_for
+from airlock.web.errors import translate_within
 from airlock.web.state import state
 
 log = logging.getLogger("airlock")
 
-tus_bp = Blueprint("airlock_tus", __name__)
+tus_bp = translate_within(Blueprint("airlock_tus", __name__))
 
 EXPOSED_HEADERS = (
     "Location", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires",
