@@ -72,6 +72,19 @@ class Accounts:
         except IntegrityError:
             raise Conflict(f"User {username!r} exists already.") from None
 
+    def ensure_user(self, username: str) -> User:
+        """The user named ``username``, made on first sight without a password (a user the
+        host app signs in: it has no Airlock password to sign in with); ``BadRequest`` for a
+        name Airlock does not accept."""
+        with self.db.read() as conn:
+            user = repo.user_by_name(conn, username)
+        if user is not None:
+            return user
+        try:
+            return self.add_user(username, None)
+        except Conflict:  # made by a request of the same user's that got there first
+            return self.user(username)
+
     def user(self, username: str) -> User:
         with self.db.read() as conn:
             user = repo.user_by_name(conn, username)

@@ -17,11 +17,13 @@ from flask_cors import CORS
 from werkzeug.routing import PathConverter
 
 from airlock.config import Settings
-from airlock.runtime import build_state
+from airlock.runtime import Host, build_state
+from airlock.service import utcnow
 from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.admin_api import admin_bp
 from airlock.web.api import api as api_bp
+from airlock.web.auth import host_csrf_token
 from airlock.web.direct import direct_bp
 from airlock.web.present import API
 from airlock.web.public import public
@@ -42,14 +44,31 @@ class Airlock:
         self, app: Flask | None = None, settings: Settings | None = None,
         url_prefix: str = API, storage: Storage | None = None,
         clock: Callable[[], dt.datetime] | None = None, api: bool = True,
+        csrf: str = "airlock",
     ) -> None:  # fmt: skip
+        if csrf not in _CSRF_MODES:
+            raise ValueError(f"csrf must be one of {', '.join(_CSRF_MODES)}: {csrf!r}")
         self._settings = settings
         self._storage = storage
         self._clock = clock
+        self._host = Host(csrf=csrf)
         self.url_prefix = _checked_prefix(url_prefix)
         self.api = api
         if app is not None:
             self.init_app(app)
+
+    def user_loader(self, loader: Callable[[], str | None]) -> Callable[[], str | None]:
+        """Decorator: ``loader()`` names the host app's signed-in user (or returns None).
+        Airlock's routes then take that user as the caller when no bearer token is sent,
+        make their owner record on first sight, and apply quotas and visibility to it."""
+        self._host.user_loader = loader
+        return loader
+
+    @staticmethod
+    def csrf_token() -> str:
+        """The CSRF token the host's pages send in ``X-CSRF-Token`` with unsafe requests to
+        Airlock's routes (``csrf="airlock"``); also the Jinja global ``airlock_csrf_token``."""
+        return host_csrf_token()
 
     def init_app(self, app: Flask, settings: Settings | None = None) -> None:
         """Build Airlock's state for ``app`` (settings from its ``AIRLOCK_*`` config keys,
@@ -60,13 +79,20 @@ class Airlock:
         settings = settings or self._settings or Settings.load(
             {k: v for k, v in app.config.items() if k.startswith("AIRLOCK_")}
         )
-        app.extensions["airlock"] = (
-            build_state(settings, self._storage, self._clock)
-            if self._clock is not None
-            else build_state(settings, self._storage)
+        if self._host.csrf == "flask-wtf" and "csrf" not in app.extensions:
+            raise RuntimeError(
+                "csrf='flask-wtf' needs Flask-WTF's CSRFProtect(app) before Airlock(app)."
+            )
+        app.extensions["airlock"] = build_state(
+            settings, self._storage, self._clock or utcnow, host=self._host
         )
+        app.add_template_global(host_csrf_token, "airlock_csrf_token")
         if self.api:
             _mount(app, settings, self.url_prefix)
+
+
+_CSRF_MODES = ("airlock", "flask-wtf")
+_BLUEPRINTS = (api_bp, session_bp, direct_bp, admin_bp, tus_bp, public)
 
 
 def _checked_prefix(prefix: str) -> str:
@@ -83,6 +109,12 @@ def _mount(app: Flask, settings: Settings, prefix: str) -> None:
         app.register_blueprint(blueprint, url_prefix=prefix)
     app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
     app.register_blueprint(public)
+    protect = app.extensions.get("csrf")  # Flask-WTF's CSRFProtect, if the host has it
+    if protect is not None:
+        # Its blanket check would refuse bearer-token clients, which need no CSRF token;
+        # Airlock checks every cookie-authenticated unsafe request itself.
+        for blueprint in _BLUEPRINTS:
+            protect.exempt(blueprint)
     if settings.cors_origins:
         CORS(
             app,

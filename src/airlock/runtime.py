@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from airlock import datadir
 from airlock.accounts import Accounts
@@ -33,6 +33,19 @@ from airlock.storage.local_staging import LocalStaging
 from airlock.writers import Writers
 
 
+@dataclass
+class Host:
+    """What the host app tells Airlock through the Flask extension. One object per extension,
+    shared by every app it initialised, so that a hook set after ``init_app`` counts."""
+
+    # The name of the host app's signed-in user, or None; Airlock makes its owner record on
+    # first sight.
+    user_loader: Callable[[], str | None] | None = None
+    # Who checks CSRF on unsafe requests the host's session authenticates: "airlock" (its own
+    # token, ``Airlock.csrf_token()``) or "flask-wtf" (Flask-WTF's token, validated by Airlock).
+    csrf: str = "airlock"
+
+
 @dataclass(frozen=True)
 class AirlockState:
     """Everything one Airlock needs."""
@@ -55,6 +68,7 @@ class AirlockState:
     sweepers: tuple[Sweeper, ...]
     admission: Admission  # caps on upload bodies arriving at once, per user and address
     writers: Writers  # this process's writer lease; judges whose leftovers may go
+    host: Host = field(default_factory=Host)  # the host app's hooks (the Flask extension's)
 
     @property
     def limits(self) -> Limits:
@@ -89,7 +103,7 @@ def build_scanning(settings: Settings, metrics: Metrics | None = None) -> Scanni
 
 def build_state(
     settings: Settings, storage: Storage | None = None,
-    clock: Callable[[], dt.datetime] = utcnow,
+    clock: Callable[[], dt.datetime] = utcnow, host: Host | None = None,
 ) -> AirlockState:  # fmt: skip
     """Create the data directory if needed, open (and migrate) the database, storage (as the
     settings say, unless another ``Storage`` is given) and staging; find what the storage can
@@ -142,5 +156,5 @@ def build_state(
         tuple(s for s in (staging, caps.sweeper) if isinstance(s, Sweeper)),
         Admission(data_dir / "run" / "slots", settings.max_uploads_per_user,
                   settings.max_uploads_per_address),
-        writers,
+        writers, host if host is not None else Host(),
     )  # fmt: skip

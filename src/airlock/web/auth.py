@@ -1,16 +1,22 @@
-"""Who is calling: a bearer token (``Authorization: Bearer …``) or the browser session cookie.
+"""Who is calling: a bearer token (``Authorization: Bearer …``), Airlock's browser session
+cookie, or, in a host app that set ``@airlock.user_loader``, the host's signed-in user.
 
-Cookie-authenticated unsafe requests must carry the session's CSRF token in ``X-CSRF-Token``:
-a browser attaches cookies to cross-site form posts, but no other site can read the token.
-Bearer tokens are never sent by a browser on its own, so they need no CSRF token.
+Cookie-authenticated unsafe requests must carry a CSRF token: a browser attaches cookies to
+cross-site form posts, but no other site can read the token. Airlock's own session has its
+token; a host's session uses Airlock's token for it (``host_csrf_token``, kept in the host's
+Flask session) or, with ``csrf="flask-wtf"``, Flask-WTF's. Bearer tokens are never sent by a
+browser on its own, so they need no CSRF token.
 """
 
 from __future__ import annotations
 
-from flask import g, request
+import hmac
+import secrets
+
+from flask import g, request, session
 
 from airlock.db.records import Session, User
-from airlock.errors import Forbidden, Unauthorized
+from airlock.errors import BadRequest, Forbidden, Unauthorized
 from airlock.sessions import Sessions
 from airlock.web.state import state
 
@@ -52,8 +58,61 @@ def optional_user() -> User | None:
         if found is not None:
             require_csrf(found[1])
             user = found[0]
+        else:
+            user = host_user()
     g.airlock_user = user
     return user
+
+
+def host_user() -> User | None:
+    """The host app's signed-in user (``Host.user_loader``), their owner record made on first
+    sight; ``Unauthorized`` when Airlock's admin disabled it, ``Forbidden`` for an unsafe
+    request without the CSRF token. A name Airlock cannot take is the host's bug: an error."""
+    st = state()
+    loader = st.host.user_loader
+    name = loader() if loader is not None else None
+    if name is None:
+        return None
+    try:
+        user = st.accounts.ensure_user(name)
+    except BadRequest:
+        raise ValueError(
+            f"user_loader returned {name!r}: a user name is 1-64 letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit"
+        ) from None
+    if user.disabled:
+        raise Unauthorized("This account is disabled.")
+    if request.method not in SAFE_METHODS:
+        _require_host_csrf(st.host.csrf)
+    return user
+
+
+_HOST_CSRF = "airlock_csrf"  # key of Airlock's CSRF token in the host's Flask session
+
+
+def host_csrf_token() -> str:
+    """The CSRF token for the host's signed-in user, for the host's pages to send in
+    ``X-CSRF-Token`` (made on first use and kept in the host's Flask session)."""
+    token = session.get(_HOST_CSRF)
+    if not isinstance(token, str):
+        token = session[_HOST_CSRF] = secrets.token_urlsafe(32)
+    return token
+
+
+def _require_host_csrf(mode: str) -> None:
+    sent = request.headers.get("X-CSRF-Token") or request.headers.get("X-CSRFToken")
+    if mode == "flask-wtf":
+        from flask_wtf.csrf import validate_csrf
+        from wtforms import ValidationError
+
+        try:
+            validate_csrf(sent)
+        except ValidationError:
+            raise Forbidden("This request needs the page's CSRF token in X-CSRFToken.") from None
+        return
+    expected = session.get(_HOST_CSRF)
+    if not (isinstance(expected, str) and sent and hmac.compare_digest(sent, expected)):
+        raise Forbidden("This request needs your session's CSRF token in X-CSRF-Token.")
 
 
 def current_user() -> User:
