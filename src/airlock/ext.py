@@ -16,16 +16,17 @@ from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.routing import PathConverter
 
+from airlock import signals
 from airlock.config import Settings
 from airlock.runtime import Host, build_state
-from airlock.service import utcnow
+from airlock.service import Listener, Outcome, utcnow
 from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.admin_api import admin_bp
 from airlock.web.api import api as api_bp
 from airlock.web.auth import host_csrf_token
 from airlock.web.direct import direct_bp
-from airlock.web.present import API
+from airlock.web.present import API, file_url
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
 from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp
@@ -83,16 +84,31 @@ class Airlock:
             raise RuntimeError(
                 "csrf='flask-wtf' needs Flask-WTF's CSRFProtect(app) before Airlock(app)."
             )
-        app.extensions["airlock"] = build_state(
+        st = app.extensions["airlock"] = build_state(
             settings, self._storage, self._clock or utcnow, host=self._host
         )
+        st.service.listeners.append(_signals_of(app))
         app.add_template_global(host_csrf_token, "airlock_csrf_token")
+        app.add_template_global(file_url, "airlock_url")
         if self.api:
             _mount(app, settings, self.url_prefix)
 
 
 _CSRF_MODES = ("airlock", "flask-wtf")
 _BLUEPRINTS = (api_bp, session_bp, direct_bp, admin_bp, tus_bp, public)
+
+
+def _signals_of(app: Flask) -> Listener:
+    """Upload decisions as ``airlock.signals``, sent with ``app`` as the sender."""
+
+    def send(outcome: Outcome) -> None:
+        if outcome.record is not None:
+            signals.file_stored.send(app, file=outcome.record, user=outcome.user.username)
+        else:
+            signals.upload_rejected.send(app, name=outcome.name, error=outcome.error,
+                                         user=outcome.user.username)  # fmt: skip
+
+    return send
 
 
 def _checked_prefix(prefix: str) -> str:

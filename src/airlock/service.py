@@ -18,6 +18,7 @@ from airlock.core.ids import new_id, new_secret, secret_digest
 from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.core.pagination import decode_cursor, encode_cursor
 from airlock.core.ranges import Span
+from airlock.core.rules import SetRules
 from airlock.core.timefmt import parse_rfc3339, parse_seconds
 from airlock.db import admin_repo, repo
 from airlock.db.engine import Database
@@ -59,6 +60,7 @@ class UploadOptions:
 
     visibility: str = "private"
     expires_in: int | None = None
+    rules: SetRules | None = None  # an upload set's own limits (the Flask extension's)
 
     @classmethod
     def parse(cls, visibility: Any, expires_in: Any) -> UploadOptions:
@@ -76,6 +78,19 @@ def _discard(*staged: Staged) -> None:
     """Delete staged bytes, each once (an upload and its re-encoded rewrite)."""
     for one in dict.fromkeys(staged):
         one.discard()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One upload decision: the File stored, or the error it was refused with."""
+
+    user: User
+    name: str
+    record: FileRecord | None
+    error: AirlockError | None
+
+
+Listener = Callable[[Outcome], None]
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,8 @@ class Service:
         self.inspector = inspector
         self.metrics = metrics
         self.clock = clock
+        # Told of every upload decision, after it is made (the Flask extension's signals).
+        self.listeners: list[Listener] = []
 
     # Uploads ---------------------------------------------------------------------------------
 
@@ -119,7 +136,11 @@ class Service:
         gone: on failure no bytes and no row remain."""
         original = staged
         try:
+            if opts.rules is not None:
+                opts.rules.check_size(staged.size)
             inspected = self.inspector.inspect(staged, client_name)
+            if opts.rules is not None:
+                opts.rules.check_name(inspected.name)
             if self.scanning is not None:
                 self.scanning.check(staged, client_name)
             if self.reencoder is not None and self.reencoder.applies(inspected.file_type.mime):
@@ -137,6 +158,7 @@ class Service:
         if staged is not original:
             original.discard()
         self._observe("stored", "", user, staged, record.name, record)
+        self._tell(Outcome(user, record.name, record, None))
         return record
 
     def store_form(
@@ -234,6 +256,7 @@ class Service:
     ) -> None:
         """Count, log and remember (for the admin page) one refused upload."""
         self._observe("rejected", error.code, user, staged, name)
+        self._tell(Outcome(user, sanitize_name(name), None, error))
         try:
             with self.db.write() as conn:
                 admin_repo.add_event(conn, self._event(user, name, staged, error))
@@ -248,6 +271,14 @@ class Service:
             size=staged.size if staged else None, outcome="rejected" if error else "stored",
             code=error.code if error else "", message=error.message[:1024] if error else "",
         )  # fmt: skip
+
+    def _tell(self, outcome: Outcome) -> None:
+        # A listener's failure is logged, never the upload's: the decision is made already.
+        for listener in list(self.listeners):
+            try:
+                listener(outcome)
+            except Exception:
+                log.exception("an upload listener failed")
 
     def _observe(
         self,
@@ -299,6 +330,18 @@ class Service:
             record = repo.get_file(conn, file_id)
         if record is None or not self._can_see(user, record):
             raise NotFound("No such file.")
+        return self._unexpired(record)
+
+    def file_for_host(self, file_id: str) -> FileRecord:
+        """Any File, whoever owns it, for the host app's own code (``UploadSet``): ``NotFound``
+        when there is none, ``Gone`` when it expired."""
+        with self.db.read() as conn:
+            record = repo.get_file(conn, file_id)
+        if record is None:
+            raise NotFound("No such file.")
+        return self._unexpired(record)
+
+    def _unexpired(self, record: FileRecord) -> FileRecord:
         if record.expired(self.clock()):
             raise Gone("This file has expired.")
         return record

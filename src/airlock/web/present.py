@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import g, request, url_for
+from werkzeug.routing import BuildError
 
 from airlock.core.timefmt import rfc3339
 from airlock.db.records import FileRecord
@@ -57,6 +58,17 @@ def mounted() -> tuple[str, str]:
 def file_here(record: FileRecord) -> dict[str, Any]:
     """The File object with this app's links."""
     return file_json(record, *mounted())
+
+
+def file_url(record: FileRecord) -> str:
+    """Where a File is served on this app: its public URL if it is public, else its
+    ``content`` link (for its owner, admins and bearers of their tokens). Also the Jinja
+    global ``airlock_url``. Needs Airlock's routes (``api=True``)."""
+    try:
+        links = file_here(record)["links"]
+    except BuildError:
+        raise RuntimeError("A File's URL needs Airlock's routes: Airlock(app, api=True).") from None
+    return str(links.get("public") or links["content"])
 
 
 def share_url(token: str) -> str:

@@ -1,0 +1,133 @@
+"""Upload sets: the Python face of the pipeline for a host app's own views.
+
+    avatars = UploadSet("avatars", types={"png", "jpg", "webp"}, max_size=2_000_000)
+
+    @app.post("/me/avatar")
+    def set_avatar():
+        file = avatars.receive()       # the request's body, through every check
+        return redirect(avatars.url(file))
+
+A set's limits come on top of the global ones (``AIRLOCK_ALLOWED_TYPES``,
+``AIRLOCK_MAX_FILE_SIZE``): it can only take less. Rejections raise the ``AirlockError`` of
+API.md's table (``TypeNotAllowed``, ``ContentMismatch``, ``TooLarge``, …), which Airlock's
+routes would have answered with; a host view may catch them or let them propagate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from flask import request
+from werkzeug.datastructures import FileStorage
+from werkzeug.http import parse_options_header
+
+from airlock.core.names import sanitize_name
+from airlock.core.rules import SetRules
+from airlock.db.records import FileRecord, User
+from airlock.errors import BadRequest, NoFile, Rejected
+from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
+from airlock.service import VISIBILITIES, UploadOptions
+from airlock.web.auth import current_user
+from airlock.web.body import body_chunks_for, check_declared_length
+from airlock.web.present import file_url
+from airlock.web.state import state
+
+
+class UploadSet:
+    """A named kind of upload: which types (extensions) it takes, how large, and how its
+    Files are stored (``visibility``, ``expires_in`` seconds). Needs an app with Airlock
+    initialised; ``url()`` also needs its routes (``api=True``)."""
+
+    def __init__(
+        self, name: str, types: Iterable[str] | None = None, max_size: int | None = None,
+        visibility: str = "private", expires_in: int | None = None,
+    ) -> None:  # fmt: skip
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be 'private' or 'public': {visibility!r}")
+        self.name = name
+        self.rules = SetRules.of(name, types, max_size)
+        self.options = UploadOptions(visibility, expires_in, self.rules)
+
+    def receive(self, name: str | None = None, field: str = "file",
+                owner: str | None = None) -> FileRecord:  # fmt: skip
+        """Store the current request's upload, streamed from the request body through the
+        whole pipeline (``request.files`` is never touched): the one file part ``field`` of a
+        multipart body, or the whole body of any other request, named ``name``. The owner is
+        ``owner`` or else the caller (a bearer token, or the host's ``user_loader``). Returns
+        the File; raises the rejection, with nothing stored."""
+        st = state()
+        user = self._owner(owner)
+        mimetype, params = parse_options_header(request.headers.get("Content-Type", ""))
+        limit = min(st.settings.max_file_size, self.rules.max_size or st.settings.max_file_size)
+        if mimetype == "multipart/form-data":
+            boundary = boundary_of(params)
+            check_declared_length(st.limits.request)
+            limits = dataclasses.replace(st.limits, file=limit)
+            form = receive_multipart(body_chunks_for(limits.request), boundary, st.stager,
+                                     limits, file_field=field)  # fmt: skip
+            pending = list(form.files)
+            try:
+                if not pending:
+                    raise NoFile(f"No part named {field!r} with a file name was sent.")
+                if len(pending) > 1:
+                    raise BadRequest(f"Send one file in {field!r}, not {len(pending)}.")
+                part = pending.pop()
+                if part.error is not None:
+                    st.service.record_rejection(user, part.filename, part.error)
+                    raise part.error
+                assert part.staged is not None
+                return st.service.store(user, part.staged, part.filename, self.options)
+            finally:
+                for left in pending:
+                    if left.staged is not None:
+                        left.staged.discard()
+        if not name:
+            raise BadRequest("Name the file: receive(name=...) for a body that is not a form.")
+        try:
+            self.rules.check_name(sanitize_name(name))  # before any byte is read
+            check_declared_length(limit)
+        except Rejected as exc:
+            st.service.record_rejection(user, name, exc)
+            raise
+        staged = receive_raw(body_chunks_for(st.settings.request_limit), st.stager, limit)
+        return st.service.store(user, staged, name, self.options)
+
+    def save(self, storage: FileStorage, name: str | None = None,
+             owner: str | None = None) -> FileRecord:  # fmt: skip
+        """Store a ``FileStorage`` the host has already (a form library's field, say) through
+        the whole pipeline, named ``name`` or its own file name; as ``receive`` otherwise."""
+        st = state()
+        user = self._owner(owner)
+        client_name = name or storage.filename
+        if not client_name:
+            raise NoFile("The file has no name: pass save(storage, name=...).")
+        limit = min(st.settings.max_file_size, self.rules.max_size or st.settings.max_file_size)
+        staged = receive_raw(body_chunks(storage.stream, limit, None), st.stager, limit)
+        return st.service.store(user, staged, client_name, self.options)
+
+    def url(self, file: FileRecord) -> str:
+        """Where the File is served on this app (``present.file_url``)."""
+        return file_url(file)
+
+    def open(self, file: FileRecord | str) -> BinaryIO:
+        """The File's bytes, as it is now (a File quarantined since is ``Gone``, a deleted one
+        ``NotFound``); close the stream when done."""
+        st = state()
+        record = self._fresh(file)
+        return st.service.open_content(st.service.servable(record), None)
+
+    def delete(self, file: FileRecord | str) -> None:
+        """Delete the File, row and bytes (as its owner would)."""
+        st = state()
+        record = self._fresh(file)
+        st.service.delete_file(st.accounts.user(record.owner), record.id)
+
+    @staticmethod
+    def _owner(owner: str | None) -> User:
+        return state().accounts.ensure_user(owner) if owner is not None else current_user()
+
+    @staticmethod
+    def _fresh(file: FileRecord | str) -> FileRecord:
+        return state().service.file_for_host(file if isinstance(file, str) else file.id)
