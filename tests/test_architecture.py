@@ -47,7 +47,10 @@ def test_lower_layers_do_not_reach_up(path: Path) -> None:
 
 
 def test_only_the_edge_imports_flask() -> None:
-    edge = {SRC / "ext.py", SRC / "app.py"} | set((SRC / "web").rglob("*.py"))
+    # flask_uploads.py: the drop-in for Flask-Reuploaded's module, a Flask API by definition.
+    edge = {SRC / "ext.py", SRC / "app.py", SRC / "flask_uploads.py"} | set(
+        (SRC / "web").rglob("*.py")
+    )
     for path in SRC.rglob("*.py"):
         if path in edge:
             continue

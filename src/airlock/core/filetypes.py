@@ -127,6 +127,21 @@ def known_extensions() -> frozenset[str]:
     return frozenset(e for t in _TYPES for e in t.extensions)
 
 
+def is_known(file_type: FileType) -> bool:
+    """Whether ``file_type`` is one of the table's (and not the stand-in for a type unknown)."""
+    return _BY_MIME.get(file_type.mime) == file_type
+
+
+def for_extension(ext: str) -> FileType:
+    """The type a name ending in ``.ext`` stands for: the one whose canonical extension it is,
+    else the first that may carry it; an opaque active binary for an extension of none."""
+    carrying = [t for t in _TYPES if ext in t.extensions]
+    for t in carrying:
+        if t.extensions[0] == ext:
+            return t
+    return carrying[0] if carrying else _BY_MIME["application/octet-stream"]
+
+
 def lookup(mime: str) -> FileType:
     """The ``FileType`` for a detected MIME type; unknown types count as opaque active binaries
     (for ``text/*``, as active text), so they are refused unless an operator allows them."""

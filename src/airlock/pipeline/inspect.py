@@ -11,10 +11,12 @@ Malware scanning and quota follow in the service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from airlock.core import filetypes
-from airlock.core.containers import BombLimits, check_zip
+from airlock.core.containers import BombLimits, ZipFacts, check_zip
 from airlock.core.filetypes import FileType
 from airlock.core.images import DEFAULT_MAX_PIXELS, check_pixels, check_png
 from airlock.core.names import extension, sanitize_name, with_extension
@@ -84,14 +86,22 @@ class Inspector:
         ext = filetypes.check_allowed(file_type, extension(name), self.allowed)
         if not extension(name):
             name = with_extension(name, ext)
-        if detected.zip is not None:
-            check_zip(detected.zip, self.bombs)
-        check_pixels(file_type.mime, staged.head, self.max_pixels)
-        active: frozenset[str] = frozenset()
+        active = self.check_content(file_type, detected.zip, staged.head, staged.reader)
+        return Inspected(staged, name, file_type, attachment_only=active)
+
+    def check_content(self, file_type: FileType, zip_facts: ZipFacts | None, head: bytes,
+                      open_view: Callable[[], BinaryIO]) -> bool:  # fmt: skip
+        """The checks of what the bytes hold, once their type is known: zip bombs and their
+        paths, pixel bombs, PNG chunks that inflate too far, PDF streams that do and PDFs
+        with active content (``UnsafeContent`` unless they are allowed: then True, and the
+        File is served as an attachment only)."""
+        if zip_facts is not None:
+            check_zip(zip_facts, self.bombs)
+        check_pixels(file_type.mime, head, self.max_pixels)
         if file_type.mime == "image/png":
-            with staged.reader() as view:
+            with open_view() as view:
                 check_png(view)
         elif file_type.mime == "application/pdf":
-            with staged.reader() as view:
-                active = check_pdf(view, allow_active=self.allow_active_pdf)
-        return Inspected(staged, name, file_type, attachment_only=bool(active))
+            with open_view() as view:
+                return bool(check_pdf(view, allow_active=self.allow_active_pdf))
+        return False
