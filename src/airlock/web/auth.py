@@ -64,10 +64,11 @@ def optional_user() -> User | None:
     return user
 
 
-def host_user() -> User | None:
+def host_user(check_csrf: bool = True) -> User | None:
     """The host app's signed-in user (``Host.user_loader``), their owner record made on first
     sight; ``Unauthorized`` when Airlock's admin disabled it, ``Forbidden`` for an unsafe
-    request without the CSRF token. A name Airlock cannot take is the host's bug: an error."""
+    request without the CSRF token (unless not ``check_csrf``: in the host's own views CSRF
+    is the host's to check). A name Airlock cannot take is the host's bug: an error."""
     st = state()
     loader = st.host.user_loader
     name = loader() if loader is not None else None
@@ -82,7 +83,7 @@ def host_user() -> User | None:
         ) from None
     if user.disabled:
         raise Unauthorized("This account is disabled.")
-    if request.method not in SAFE_METHODS:
+    if check_csrf and request.method not in SAFE_METHODS:
         _require_host_csrf(st.host.csrf)
     return user
 

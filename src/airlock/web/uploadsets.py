@@ -29,7 +29,7 @@ from airlock.db.records import FileRecord, User
 from airlock.errors import BadRequest, NoFile, Rejected
 from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
 from airlock.service import VISIBILITIES, UploadOptions
-from airlock.web.auth import current_user
+from airlock.web.auth import current_user, host_user
 from airlock.web.body import body_chunks_for, check_declared_length
 from airlock.web.present import file_url
 from airlock.web.state import state
@@ -55,7 +55,8 @@ class UploadSet:
         """Store the current request's upload, streamed from the request body through the
         whole pipeline (``request.files`` is never touched): the one file part ``field`` of a
         multipart body, or the whole body of any other request, named ``name``. The owner is
-        ``owner`` or else the caller (a bearer token, or the host's ``user_loader``). Returns
+        ``owner``, else the host's signed-in user (``user_loader``; CSRF in the host's views is
+        the host's to check), else a bearer token's or Airlock session's user. Returns
         the File; raises the rejection, with nothing stored."""
         st = state()
         user = self._owner(owner)
@@ -126,7 +127,11 @@ class UploadSet:
 
     @staticmethod
     def _owner(owner: str | None) -> User:
-        return state().accounts.ensure_user(owner) if owner is not None else current_user()
+        # In the host's own view, the host's signed-in user, its CSRF the host's to check
+        # (as for any of its forms); else a bearer token or Airlock's session, as on its routes.
+        if owner is not None:
+            return state().accounts.ensure_user(owner)
+        return host_user(check_csrf=False) or current_user()
 
     @staticmethod
     def _fresh(file: FileRecord | str) -> FileRecord:
