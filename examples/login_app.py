@@ -2,7 +2,8 @@
 
 The app signs its users in; ``@airlock.user_loader`` tells Airlock who that is. Airlock makes
 each user's owner record on first sight, so quotas and visibility apply to them: ``/``
-uploads through an upload set, and Airlock's own API (``/uploads/files``, ``/uploads/me``…)
+uploads through an upload set and through Airlock's widget (tus, with progress, under a
+strict CSP), and Airlock's own API (``/uploads/files``, ``/uploads/me``…)
 answers the same session, with Airlock's CSRF token for unsafe requests (the page hands it
 to its scripts in a ``<meta>`` tag).
 
@@ -57,14 +58,25 @@ def signed_in() -> str | None:
     return current_user.get_id() if current_user.is_authenticated else None
 
 
+@app.after_request
+def strict_policy(response: Response) -> Response:
+    # No inline script or style anywhere: the widget loads its module from Airlock's assets.
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'")
+    return response
+
+
 PAGE = """<!doctype html>
+{% from "airlock/widget.html" import upload_widget %}
 <meta name="airlock-csrf" content="{{ airlock_csrf_token() }}">
 <title>My files</title>
 <p>Signed in as {{ name }}. <a href="{{ url_for('logout') }}">Sign out</a></p>
 {% if error %}<p class="error">{{ error }}</p>{% endif %}
+<h2>A plain form</h2>
 <form method="post" action="{{ url_for('upload') }}" enctype="multipart/form-data">
   <input type="file" name="file"> <input type="submit" value="Upload">
 </form>
+<h2>Airlock's widget (drop, progress, resumable)</h2>
+{{ upload_widget(owner=name) }}
 <p>Your files, as Airlock's API lists them: <a href="/uploads/files">/uploads/files</a></p>
 """
 

@@ -24,6 +24,7 @@ from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.admin_api import admin_bp
 from airlock.web.api import api as api_bp
+from airlock.web.assets import assets
 from airlock.web.auth import host_csrf_token
 from airlock.web.direct import direct_bp
 from airlock.web.present import API, file_url
@@ -124,6 +125,7 @@ def _mount(app: Flask, settings: Settings, prefix: str) -> None:
     for blueprint in (api_bp, session_bp, direct_bp, admin_bp):
         app.register_blueprint(blueprint, url_prefix=prefix)
     app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
+    app.register_blueprint(assets, url_prefix=prefix)
     app.register_blueprint(public)
     protect = app.extensions.get("csrf")  # Flask-WTF's CSRFProtect, if the host has it
     if protect is not None:

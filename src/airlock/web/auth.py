@@ -93,7 +93,12 @@ _HOST_CSRF = "airlock_csrf"  # key of Airlock's CSRF token in the host's Flask s
 
 def host_csrf_token() -> str:
     """The CSRF token for the host's signed-in user, for the host's pages to send in
-    ``X-CSRF-Token`` (made on first use and kept in the host's Flask session)."""
+    ``X-CSRF-Token``: Airlock's (made on first use and kept in the host's Flask session) or,
+    with ``csrf="flask-wtf"``, Flask-WTF's."""
+    if state().host.csrf == "flask-wtf":
+        from flask_wtf.csrf import generate_csrf
+
+        return str(generate_csrf())
     token = session.get(_HOST_CSRF)
     if not isinstance(token, str):
         token = session[_HOST_CSRF] = secrets.token_urlsafe(32)
