@@ -1,9 +1,9 @@
 """The OpenAPI description of browser sign-in (``/session``) and the admin endpoints; part of
-the document ``openapi.openapi_document`` builds."""
+the document ``openapi.openapi_document`` builds (from ``openapi_parts``)."""
 
 from __future__ import annotations
 
-from airlock.web.openapi import (
+from airlock.web.openapi_parts import (
     DEFAULT_PAGE,
     MAX_PAGE,
     PUBLIC,

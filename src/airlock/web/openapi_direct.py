@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from airlock.service import MAX_EXPIRES_IN
-from airlock.web.openapi import (
+from airlock.web.openapi_parts import (
     ID,
     TIMESTAMP,
     Json,
