@@ -32,9 +32,11 @@ from airlock.errors import AirlockError
 app = Flask(__name__)
 app.config.update(
     SECRET_KEY=os.environ.get("SECRET_KEY", "change me"),
-    AIRLOCK_DATA_DIR=os.environ.get("AIRLOCK_DATA_DIR", "login-data"),
-    AIRLOCK_DEFAULT_QUOTA=os.environ.get("AIRLOCK_DEFAULT_QUOTA", "50MB"),
+    AIRLOCK_DATA_DIR="login-data",
+    AIRLOCK_DEFAULT_QUOTA="50MB",
 )
+# Deployment settings (AIRLOCK_STORAGE=s3, AIRLOCK_DATABASE_URL, …) from the environment.
+app.config.update({k: v for k, v in os.environ.items() if k.startswith("AIRLOCK_")})
 # The app's own users (a database in a real app).
 USERS = {name: generate_password_hash(password)
          for name, password in (("alice", "alice's password"), ("bob", "bob's password"))}

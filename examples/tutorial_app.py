@@ -22,10 +22,12 @@ from airlock.errors import AirlockError
 app = Flask(__name__)
 app.config.update(
     SECRET_KEY=os.environ.get("SECRET_KEY", "change me"),
-    AIRLOCK_DATA_DIR=os.environ.get("AIRLOCK_DATA_DIR", "tutorial-data"),
+    AIRLOCK_DATA_DIR="tutorial-data",
     AIRLOCK_ALLOWED_TYPES="txt,pdf,png,jpg,jpeg,gif",
     AIRLOCK_MAX_FILE_SIZE="16MB",
 )
+# Deployment settings (AIRLOCK_STORAGE=s3, AIRLOCK_DATABASE_URL, …) from the environment.
+app.config.update({k: v for k, v in os.environ.items() if k.startswith("AIRLOCK_")})
 Airlock(app)
 # The tutorial has no users: every upload is stored for one owner, and public, so that the
 # page can link to it.

@@ -9,6 +9,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 import requests
 from PIL import Image
 
@@ -23,8 +24,21 @@ def jpeg() -> bytes:
     return buf.getvalue()
 
 
-def test_the_tutorial_app(tmp_path: Path) -> None:
+STORAGES = pytest.mark.parametrize("storage", ["local", pytest.param("s3", marks=pytest.mark.s3)])
+
+
+def app_env(request: pytest.FixtureRequest, tmp_path: Path, storage: str) -> dict[str, str]:
+    """An example's Airlock settings: its own data dir, and on S3 a fresh bucket of the
+    session's SeaweedFS."""
     env = {"AIRLOCK_DATA_DIR": str(tmp_path / "data"), "LOG": str(tmp_path / "log")}
+    if storage == "s3":
+        env.update(request.getfixturevalue("s3_env"))
+    return env
+
+
+@STORAGES
+def test_the_tutorial_app(request: pytest.FixtureRequest, tmp_path: Path, storage: str) -> None:
+    env = app_env(request, tmp_path, storage)
     with serving("tutorial_app", env) as url:
         web = requests.Session()
         assert "Upload new File" in web.get(url + "/", timeout=10).text
@@ -39,11 +53,18 @@ def test_the_tutorial_app(tmp_path: Path) -> None:
         assert "holiday.jpg" in served.headers["Content-Disposition"]
         r = web.post(url + "/", files={"file": ("cat.jpg", PHP)}, timeout=30)
         assert r.status_code == 200 and "not allowed" in r.text  # flashed, nothing stored
-    assert [p for p in (tmp_path / "data" / "staging").iterdir()] == []
+    if storage == "local":
+        assert list((tmp_path / "data" / "staging").iterdir()) == []
+    else:  # the photo (and its thumbnail), nothing of the script, no unfinished upload
+        s3, bucket = request.getfixturevalue("s3_server").client(), env["AIRLOCK_S3_BUCKET"]
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        sizes = [o["Size"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert sizes.count(len(body)) == 1 and len(PHP) not in sizes
 
 
-def test_the_login_app(tmp_path: Path) -> None:
-    env = {"AIRLOCK_DATA_DIR": str(tmp_path / "data"), "LOG": str(tmp_path / "log")}
+@STORAGES
+def test_the_login_app(request: pytest.FixtureRequest, tmp_path: Path, storage: str) -> None:
+    env = app_env(request, tmp_path, storage)
     with serving("login_app", env) as url:
         def signed_in(name: str) -> tuple[requests.Session, str]:
             web = requests.Session()
