@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
+from openapi_spec_validator import OpenAPIV31SpecValidator
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
@@ -159,6 +160,7 @@ def test_the_openapi_document_describes_this_mount(host: Flask, web: FlaskClient
     assert not any(p.startswith("/api/v1") for p in paths)
     assert "/healthz" not in paths and "/metrics" not in paths  # not mounted by the extension
     assert "servers" not in doc
+    OpenAPIV31SpecValidator(doc).validate()
     made = web.put(f"{PREFIX}/files/cat.png?visibility=public", data=samples.png(40, 30),
                    headers=alice).json  # fmt: skip
     _patterns_hold(doc["components"]["schemas"]["File"], made["links"])
@@ -180,6 +182,7 @@ def test_a_script_root_goes_into_links_and_the_document(host: Flask) -> None:
         assert web.get(links[name], headers=alice).status_code == 200
     assert web.get(links["public"]).status_code == 200
     doc = web.get(f"/app{PREFIX}/openapi.json").json
+    OpenAPIV31SpecValidator(doc).validate()
     assert doc["servers"] == [{"url": "/app"}]
     assert f"{PREFIX}/files" in doc["paths"]
     _patterns_hold(doc["components"]["schemas"]["File"], links)
