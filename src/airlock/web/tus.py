@@ -10,7 +10,7 @@ from werkzeug.http import parse_options_header
 
 from airlock.core import tus
 from airlock.db.records import Upload, User
-from airlock.errors import BadRequest, UnsupportedMediaType
+from airlock.errors import BadRequest, NotFound, UnsupportedMediaType
 from airlock.resumable import Outcome
 from airlock.web.auth import current_user
 from airlock.web.body import body_chunks_for
@@ -138,6 +138,8 @@ def _abandon(user: User, upload_id: str) -> None:
     cannot remove)."""
     try:
         state().resumable.terminate(user, upload_id)
+    except NotFound:
+        pass  # a rejection removed it already
     except Exception:
         log.warning("could not remove the failed upload %s", upload_id, exc_info=True)
 
