@@ -69,7 +69,8 @@ class Airlock:
     @staticmethod
     def csrf_token() -> str:
         """The CSRF token the host's pages send in ``X-CSRF-Token`` with unsafe requests to
-        Airlock's routes (``csrf="airlock"``); also the Jinja global ``airlock_csrf_token``."""
+        Airlock's routes: Airlock's own, or Flask-WTF's with ``csrf="flask-wtf"``. Also the
+        Jinja global ``airlock_csrf_token``."""
         return host_csrf_token()
 
     def init_app(self, app: Flask, settings: Settings | None = None) -> None:
