@@ -61,7 +61,7 @@ class UploadSet:
         st = state()
         user = self._owner(owner)
         mimetype, params = parse_options_header(request.headers.get("Content-Type", ""))
-        limit = min(st.settings.max_file_size, self.rules.max_size or st.settings.max_file_size)
+        limit = self._limit()
         if mimetype == "multipart/form-data":
             boundary = boundary_of(params)
             check_declared_length(st.limits.request)
@@ -104,7 +104,7 @@ class UploadSet:
         client_name = name or storage.filename
         if not client_name:
             raise NoFile("The file has no name: pass save(storage, name=...).")
-        limit = min(st.settings.max_file_size, self.rules.max_size or st.settings.max_file_size)
+        limit = self._limit()
         staged = receive_raw(body_chunks(storage.stream, limit, None), st.stager, limit)
         return st.service.store(user, staged, client_name, self.options)
 
@@ -124,6 +124,11 @@ class UploadSet:
         st = state()
         record = self._fresh(file)
         st.service.delete_file(st.accounts.user(record.owner), record.id)
+
+    def _limit(self) -> int:
+        """The largest file this set takes: its own limit, within the global one."""
+        most = state().settings.max_file_size
+        return min(most, self.rules.max_size) if self.rules.max_size is not None else most
 
     @staticmethod
     def _owner(owner: str | None) -> User:
