@@ -138,6 +138,22 @@ def test_urls_and_default_destinations(module: ModuleType, tmp_path: Path) -> No
 
 
 @BOTH
+def test_default_dest_and_a_config_set_by_hand(module: ModuleType, tmp_path: Path) -> None:
+    avatars = module.UploadSet("avatars", module.IMAGES,
+                               default_dest=lambda app: str(tmp_path / app.name / "avatars"))
+    app = make(module, tmp_path, [avatars])
+    assert post(app, "me.png", samples.png(4, 4)).json["saved"] == "me.png"
+    assert (tmp_path / "photos" / "avatars" / "me.png").exists()  # the app is named "photos"
+    # Outside an app, a configuration set on the set itself (as the docstring says).
+    avatars._config = module.UploadConfiguration(str(tmp_path / "by-hand"), "https://x/")
+    try:
+        assert avatars.url("a.png") == "https://x/a.png"
+        assert avatars.path("a.png") == str(tmp_path / "by-hand" / "a.png")
+    finally:
+        avatars._config = None
+
+
+@BOTH
 def test_autoserve(module: ModuleType, tmp_path: Path) -> None:
     photos = module.UploadSet("photos", module.IMAGES)
     app = make(module, tmp_path, [photos], UPLOADED_PHOTOS_DEST=str(tmp_path / "p"),
