@@ -4,6 +4,7 @@ and migrations to the newest schema."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import threading
@@ -38,15 +39,28 @@ def _sqlite_file(url: str) -> str | None:
 
 
 def _writable(path: str) -> bool:
-    """Whether ``path`` can be opened for writing now (or does not exist yet), as SQLite tries
-    first: when it cannot, SQLite opens the database read-only instead."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
+    """Whether ``path`` could be opened for writing now (or does not exist yet), as SQLite tries
+    first: when it cannot, SQLite opens the database read-only instead.
+
+    Asked without opening the database file. Closing any descriptor of a file drops every POSIX
+    lock the process holds on it, SQLite's own included: another process could then take itself
+    for the database's last user, checkpoint and delete the WAL that this process goes on
+    writing its commits to, unseen by anyone else. So the file's permissions are asked with
+    ``access(2)``, and the filesystem with a probe file created and removed beside it (a
+    read-only filesystem refuses that, whatever the permissions say)."""
+    if not os.path.lexists(path):
         return True
-    except OSError:
+    if not os.access(path, os.W_OK):
         return False
+    probe = f"{path}.probe-{os.getpid()}-{threading.get_ident()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        # Out of space or inodes, say: SQLite's own open would still succeed.
+        return exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM)
     os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
     return True
 
 
