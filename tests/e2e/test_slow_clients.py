@@ -161,18 +161,28 @@ def test_concurrent_uploads_are_capped_per_user_and_per_address(capped: LiveServ
     any worker; alice may still upload until the address's three are taken. Slots come back
     when the bodies end (here: cut short by their clients)."""
     stop = threading.Event()
-    held: list[RawResponse] = []
+    answers: dict[str, RawResponse] = {}
 
     def slow_put(who: str, name: str) -> None:
         headers = {**capped.auth(who), "Content-Length": "100000"}
-        held.append(raw_request(capped.url, "PUT", f"/api/v1/files/{name}", headers,
-                                _trickle(5, 100000, stop), half_close=True,
-                                timeout=HOLD + 30))  # fmt: skip
+        answers[name] = raw_request(capped.url, "PUT", f"/api/v1/files/{name}", headers,
+                                    _trickle(5, 100000, stop), half_close=True,
+                                    timeout=HOLD + 30)  # fmt: skip
 
-    threads = [threading.Thread(target=slow_put, args=("bob", f"hold-{i}.txt"), daemon=True)
-               for i in range(2)]  # fmt: skip
-    for t in threads:
-        t.start()
+    def hold(who: str, name: str) -> threading.Thread:
+        """A slow body that holds one of ``who``'s slots and one of the address's. Started
+        while no probe of ours is in flight; sent again if the cap refused it all the same (a
+        refusal comes at once, a body being read is still sending a second later)."""
+        for _ in range(5):
+            sender = threading.Thread(target=slow_put, args=(who, name), daemon=True)
+            sender.start()
+            sender.join(timeout=1.0)
+            if sender.is_alive():
+                return sender
+            assert answers[name].status == 429, answers[name].body
+        raise AssertionError(f"{name} never got a slot")
+
+    threads = [hold("bob", f"hold-{i}.txt") for i in range(2)]
     try:
         deadline = time.monotonic() + 10
         while True:  # until both slow bodies are being read
@@ -190,9 +200,7 @@ def test_concurrent_uploads_are_capped_per_user_and_per_address(capped: LiveServ
         assert ok.status_code == 201, ok.text  # the address's third slot
         requests.delete(capped.url + ok.json()["links"]["self"], headers=capped.auth("alice"),
                         timeout=10)  # fmt: skip
-        third = threading.Thread(target=slow_put, args=("alice", "hold-alice.txt"), daemon=True)
-        third.start()
-        threads.append(third)
+        threads.append(hold("alice", "hold-alice.txt"))
         deadline = time.monotonic() + 10
         while True:  # until alice's slow body holds the address's last slot
             r = requests.put(capped.url + "/api/v1/files/fourth.txt", data=b"x\n",
@@ -207,7 +215,8 @@ def test_concurrent_uploads_are_capped_per_user_and_per_address(capped: LiveServ
         stop.set()  # the slow bodies end short of their length: 400, and their slots are free
         for t in threads:
             t.join(timeout=HOLD + 30)
-        assert [a.status for a in held] == [400, 400, 400], [a.body for a in held]
+        assert [a.status for a in answers.values()] == [400, 400, 400], [
+            a.body for a in answers.values()]  # fmt: skip
         again = requests.put(capped.url + "/api/v1/files/after.txt", data=b"x\n",
                              headers=capped.auth("bob"), timeout=10)  # fmt: skip
         assert again.status_code == 201, again.text
