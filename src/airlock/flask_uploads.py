@@ -41,7 +41,8 @@ from airlock.core.headers import SECURITY_HEADERS, content_disposition
 from airlock.errors import AirlockError, ContentMismatch, EmptyFile, TooLarge, UnsafeContent
 from airlock.pipeline.detect import Detector
 from airlock.pipeline.inspect import Inspector
-from airlock.pipeline.writer import HEAD_BYTES
+from airlock.pipeline.receive import body_chunks
+from airlock.pipeline.writer import Head
 
 __all__ = [
     "ALL", "ARCHIVES", "AUDIO", "DATA", "DEFAULTS", "DOCUMENTS", "EXECUTABLES", "IMAGES",
@@ -66,7 +67,6 @@ SOURCE = (
 EXECUTABLES = ("so", "exe", "dll")
 DEFAULTS = TEXT + DOCUMENTS + IMAGES + DATA
 
-_CHUNK = 1024 * 1024
 _STATE = "airlock.flask_uploads"  # app.extensions key of the checks
 _NOT_CONFIGURED = ("The application is not properly configured. "
                    "Please make sure to use `configure_uploads`.")  # fmt: skip
@@ -394,20 +394,17 @@ def _written(stream: BinaryIO, folder: str, limit: int) -> Iterator[tuple[str, b
     path = os.path.join(folder, f".airlock-{secrets.token_hex(8)}.part")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
-        head = bytearray()
-        size = 0
+        head = Head()
         with os.fdopen(fd, "wb", closefd=True) as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise UploadNotAllowed(error=TooLarge(
-                        f"The file exceeds the limit of {limit} bytes.", limit=limit))
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
-                out.write(chunk)
+            try:
+                for chunk in body_chunks(stream, limit, None):
+                    head.update(chunk)
+                    out.write(chunk)
+            except TooLarge as exc:
+                raise UploadNotAllowed(error=exc) from None
             out.flush()
             os.fsync(out.fileno())
-        yield path, bytes(head)
+        yield path, head.value
     finally:
         with suppress(FileNotFoundError):
             os.unlink(path)
