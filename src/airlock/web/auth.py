@@ -10,11 +10,11 @@ browser on its own, so they need no CSRF token.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from flask import g, request, session
 
+from airlock.core.ids import same_secret
 from airlock.db.records import Session, User
 from airlock.errors import BadRequest, Forbidden, Unauthorized
 from airlock.sessions import Sessions
@@ -117,7 +117,7 @@ def _require_host_csrf(mode: str) -> None:
             raise Forbidden("This request needs the page's CSRF token in X-CSRFToken.") from None
         return
     expected = session.get(_HOST_CSRF)
-    if not (isinstance(expected, str) and sent and hmac.compare_digest(sent, expected)):
+    if not (isinstance(expected, str) and sent and same_secret(sent, expected)):
         raise Forbidden("This request needs your session's CSRF token in X-CSRF-Token.")
 
 
