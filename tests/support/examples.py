@@ -33,9 +33,9 @@ def serving(module: str, env: dict[str, str], chdir: Path = EXAMPLES) -> Iterato
         while True:
             assert proc.poll() is None, Path(env["LOG"]).read_text(errors="replace")
             try:
-                requests.get(url + "/", timeout=2)
+                requests.get(url + "/", timeout=10)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or its first request slow
                 assert time.monotonic() < deadline, "the example did not start"
                 time.sleep(0.1)
         yield url
