@@ -28,14 +28,6 @@ def _dummy_hash() -> str:
     return hash_password(new_secret())
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates, as JSON's \ud800 allows
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class NewToken:
     """A token just made; ``secret`` is shown this once and never stored."""
@@ -107,10 +99,8 @@ class Accounts:
         return user
 
     def create_token(self, user: User, name: str) -> NewToken:
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 255:
-            raise BadRequest("A token needs a name of 1 to 255 characters.")
-        if not _encodable(name):
-            raise BadRequest("A token name must be valid Unicode text.")
+        """A new API token of ``user`` named ``name`` (as ``shapes.TOKEN_REQUEST`` accepts it,
+        kept without surrounding spaces), with its secret."""
         secret = new_secret()
         with self.db.write() as conn:
             token = repo.add_token(

@@ -20,31 +20,16 @@ from airlock.db import sessions_repo as srepo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, User
 from airlock.errors import BadRequest, Conflict, Forbidden, NotFound
+from airlock.shapes import NEW_USER, USER_UPDATE
 
 log = logging.getLogger("airlock.admin")
 MAX_DAYS = 90
 RECENT_REJECTIONS = 20
-MAX_QUOTA = 2**62
 
 
 def _require_admin(actor: User) -> None:
     if not actor.is_admin:
         raise Forbidden("Only administrators may do this.")
-
-
-def _quota(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_QUOTA:
-        raise BadRequest("quota_bytes must be a positive whole number of bytes, or null.")
-    return value
-
-
-def _flag(body: dict[str, Any], key: str) -> bool | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise BadRequest(f"{key} must be true or false.")
-    return value
 
 
 class Admin:
@@ -86,33 +71,21 @@ class Admin:
         return [self._user_json(*row) for row in rows]
 
     def add_user(self, actor: User, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a user from ``{"username", "password", "is_admin"?, "quota_bytes"?}``."""
+        """Create a user from a ``NewUser`` body (``quota_bytes`` null or left out: the default
+        quota) and answer it with usage; ``Forbidden`` for a non-admin, whatever the body."""
         _require_admin(actor)
-        username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise BadRequest("username and password are required strings.")
+        new = NEW_USER.parse(body)
         user = self.accounts.add_user(
-            username, password, bool(_flag(body, "is_admin")), _quota(body.get("quota_bytes"))
+            new["username"], new["password"], new.get("is_admin", False), new.get("quota_bytes")
         )
         return self._one(user.username)
 
     def update_user(self, actor: User, username: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Change any of ``disabled``, ``quota_bytes`` (null: the default quota), ``is_admin``.
-        Admins cannot disable or demote themselves, so there is always one left."""
+        """Apply a ``UserUpdate`` body (any of ``disabled``, ``is_admin``, ``quota_bytes``:
+        null for the default quota). Admins cannot disable or demote themselves, so there is
+        always one left."""
         _require_admin(actor)
-        unknown = set(body) - {"disabled", "quota_bytes", "is_admin"}
-        if unknown or not body:
-            raise BadRequest(
-                "Send any of disabled, quota_bytes, is_admin.", unknown=sorted(unknown)
-            )
-        values: dict[str, Any] = {}
-        for key in ("disabled", "is_admin"):
-            if key in body:
-                values[key] = _flag(body, key)
-                if values[key] is None:
-                    raise BadRequest(f"{key} must be true or false.")
-        if "quota_bytes" in body:
-            values["quota_bytes"] = _quota(body["quota_bytes"])
+        values = USER_UPDATE.parse(body)
         target = self.accounts.user(username)
         if target.id == actor.id and (values.get("disabled") or values.get("is_admin") is False):
             raise BadRequest("You cannot disable or demote your own account.")

@@ -203,9 +203,11 @@ def token() -> None:
 def token_create(obj: Context, name: str, label: str) -> None:
     """Print a new API token for user NAME (as the last line)."""
     from airlock.errors import AirlockError
+    from airlock.shapes import TOKEN_REQUEST
 
     try:
         accounts = obj.state().accounts
+        label = TOKEN_REQUEST.parse({"name": label})["name"]
         new = accounts.create_token(accounts.user(name), label)
     except AirlockError as exc:
         raise _fail(exc) from None

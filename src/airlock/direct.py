@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from airlock.config import Settings
 from airlock.core.batches import drain
@@ -17,7 +16,7 @@ from airlock.core.ids import new_id
 from airlock.db import direct_repo as repo
 from airlock.db.engine import Database
 from airlock.db.records import DirectUpload, FileRecord, User
-from airlock.errors import BadRequest, Conflict, EmptyFile, Gone, NotFound, Rejected, TooLarge
+from airlock.errors import Conflict, EmptyFile, Gone, NotFound, Rejected, TooLarge
 from airlock.pipeline.inspect import Inspector
 from airlock.pipeline.staging import Staged
 from airlock.pipeline.writer import Head, Sha256, measure
@@ -58,15 +57,15 @@ class DirectUploads:
         self.inspector = inspector
         self.clock = clock
 
-    def presign(self, user: User, body: dict[str, Any]) -> Presigned:
-        """A presigned POST for one file of ``size`` bytes named ``name``. What can be refused
-        before any byte (too large, empty, a disallowed extension, over quota) is refused now."""
-        name, size = body.get("name"), body.get("size")
-        if not isinstance(name, str) or not name.strip() or len(name) > 1024:
-            raise BadRequest("name must be a non-empty string of at most 1024 characters.")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise BadRequest("size must be a whole number of bytes.")
-        opts = UploadOptions.parse(body.get("visibility"), body.get("expires_in"))
+    def presign(
+        self, user: User, name: str, size: int, visibility: str = "private",
+        expires_in: int | None = None,
+    ) -> Presigned:  # fmt: skip
+        """A presigned POST for one file of ``size`` bytes named ``name``, to become a File of
+        ``visibility`` expiring ``expires_in`` seconds after it is stored (None: never). What
+        can be refused before any byte (too large, empty, a disallowed extension, over quota)
+        is refused now."""
+        opts = UploadOptions(visibility, expires_in)
         try:
             if size > self.settings.max_file_size:
                 raise TooLarge(

@@ -20,6 +20,7 @@ from airlock import signals
 from airlock.config import Settings
 from airlock.runtime import Host, build_state
 from airlock.service import Listener, Outcome, utcnow
+from airlock.shapes import API
 from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
 from airlock.web.admin_api import admin_bp
@@ -27,7 +28,7 @@ from airlock.web.api import api as api_bp
 from airlock.web.assets import assets
 from airlock.web.auth import host_csrf_token
 from airlock.web.direct import direct_bp
-from airlock.web.present import API, file_url
+from airlock.web.present import file_url
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
 from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp

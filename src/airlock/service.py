@@ -19,7 +19,7 @@ from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.core.pagination import decode_cursor, encode_cursor
 from airlock.core.ranges import Span
 from airlock.core.rules import SetRules
-from airlock.core.timefmt import parse_rfc3339, parse_seconds
+from airlock.core.timefmt import parse_seconds
 from airlock.db import admin_repo, repo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, Link, UploadEvent, User
@@ -41,13 +41,12 @@ from airlock.pipeline.receive import Form
 from airlock.pipeline.reencode import Reencoder
 from airlock.pipeline.staging import Staged
 from airlock.scan.scanning import Scanning
+from airlock.shapes import FILE_UPDATE, LINK_REQUEST, MAX_EXPIRES_IN, VISIBILITIES
 from airlock.storage.base import Storage
 from airlock.writers import Writers
 
 log = logging.getLogger("airlock.upload")
 
-VISIBILITIES = ("private", "public")
-MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 
 
 def utcnow() -> dt.datetime:
@@ -358,26 +357,14 @@ class Service:
             raise Forbidden("Only the owner may change this file.")
         return record
 
-    def update_file(self, user: User, file_id: str, changes: dict[str, Any]) -> FileRecord:
-        """Rename, change visibility or expiry. Unknown keys are a ``BadRequest``."""
+    def update_file(self, user: User, file_id: str, body: dict[str, Any]) -> FileRecord:
+        """Apply a ``FileUpdate`` body (any of ``name``, which must still fit the File's type,
+        ``visibility``, ``expires_at``: null for never) to a File of ``user``'s: ``NotFound``
+        for a File they do not own, whatever the body, then ``BadRequest`` for a bad body."""
         current = self._owned(user, file_id)
-        unknown = set(changes) - {"name", "visibility", "expires_at"}
-        if unknown or not changes:
-            raise BadRequest(
-                "Send any of name, visibility, expires_at.", unknown=sorted(unknown)
-            )
-        values: dict[str, Any] = {}
-        if "name" in changes:
-            if not isinstance(changes["name"], str) or not changes["name"].strip():
-                raise BadRequest("name must be a non-empty string.")
-            values["name"] = self._rename(current, changes["name"])
-        if "visibility" in changes:
-            if changes["visibility"] not in VISIBILITIES:
-                raise BadRequest("visibility must be 'private' or 'public'.")
-            values["visibility"] = changes["visibility"]
-        if "expires_at" in changes:
-            raw = changes["expires_at"]
-            values["expires_at"] = None if raw is None else parse_rfc3339(raw)
+        values = FILE_UPDATE.parse(body)
+        if "name" in values:
+            values["name"] = self._rename(current, values["name"])
         with self.db.write() as conn:
             repo.update_file(conn, file_id, **values)
             record = repo.get_file(conn, file_id)
@@ -443,17 +430,16 @@ class Service:
     # Share links -----------------------------------------------------------------------------
 
     def create_link(
-        self, user: User, file_id: str, expires_in: Any, max_downloads: Any
+        self, user: User, file_id: str, body: dict[str, Any]
     ) -> tuple[str, dt.datetime]:
-        """A new share link token for an owned File, and when it expires."""
+        """A new share link token for an owned File from a ``LinkRequest`` body, and when it
+        expires: ``expires_in`` seconds from now, at most the configured maximum link lifetime
+        (``BadRequest`` past it), for at most ``max_downloads`` downloads (null: any number).
+        ``NotFound`` for a File ``user`` does not own comes before any check of the body."""
         self._owned(user, file_id)
-        seconds = parse_seconds(expires_in, "expires_in", self.settings.max_link_lifetime)
-        if max_downloads is not None and (
-            isinstance(max_downloads, bool)
-            or not isinstance(max_downloads, int)
-            or not 1 <= max_downloads <= 10**9
-        ):
-            raise BadRequest("max_downloads must be a whole number of at least 1.")
+        values = LINK_REQUEST.parse(body)
+        max_downloads = values.get("max_downloads")
+        seconds = parse_seconds(values["expires_in"], "expires_in", self.settings.max_link_lifetime)
         token = new_secret("")
         now = self.clock()
         expires_at = now + dt.timedelta(seconds=seconds)

@@ -28,7 +28,13 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     return when, item_id
 
 
-def parse_limit(raw: str | None, default: int = 50, maximum: int = 500) -> int:
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def parse_limit(
+    raw: str | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT
+) -> int:
     """The page size asked for; ``BadRequest`` unless 1..maximum."""
     if raw is None or raw == "":
         return default

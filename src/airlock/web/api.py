@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.http import parse_options_header
 
+from airlock import shapes
 from airlock.core.pagination import parse_limit
 from airlock.core.timefmt import rfc3339
 from airlock.errors import UnsupportedMediaType
@@ -109,10 +110,7 @@ def file_thumbnail(file_id: str) -> Response:
 @api.post("/files/<file_id>/links")
 def create_link(file_id: str) -> Response:
     user = current_user()
-    body = json_body()
-    token, expires_at = state().service.create_link(
-        user, file_id, body.get("expires_in"), body.get("max_downloads")
-    )
+    token, expires_at = state().service.create_link(user, file_id, json_body())
     response = jsonify({"url": share_url(token), "expires_at": rfc3339(expires_at)})
     response.status_code = 201
     return response
@@ -127,7 +125,7 @@ def me() -> Response:
 @api.post("/tokens")
 def create_token() -> Response:
     user = current_user()
-    new = state().accounts.create_token(user, json_body().get("name"))  # type: ignore[arg-type]
+    new = state().accounts.create_token(user, json_body(shapes.TOKEN_REQUEST)["name"])
     response = jsonify(
         {
             "id": new.token.id,

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import g, request
 
+from airlock.core.jsonshape import Shape
 from airlock.core.pace import Pace
 from airlock.errors import BadRequest, RequestTimeout, TooLarge, UnsupportedMediaType
 from airlock.pipeline.receive import CHUNK_SIZE, body_chunks
@@ -111,11 +112,13 @@ def check_declared_length(limit: int) -> None:
         raise TooLarge(f"The request exceeds the limit of {limit} bytes.", limit=limit)
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, at most ``MAX_JSON_BODY`` bytes: ``TooLarge`` for a declared
-    length over it before anything is read (and for a chunked body as soon as it passes it),
-    ``UnsupportedMediaType`` for another media type, ``BadRequest`` for malformed JSON or
-    anything but an object."""
+def json_body(shape: Shape | None = None) -> dict[str, Any]:
+    """The request's JSON object, at most ``MAX_JSON_BODY`` bytes, checked against ``shape``
+    if given (then its members as ``shape.parse`` answers them; without one, for a service
+    that checks the body itself once it knows the caller may act): ``TooLarge`` for a
+    declared length over it before anything is read (and for a chunked body as soon as it
+    passes it), ``UnsupportedMediaType`` for another media type, ``BadRequest`` for
+    malformed JSON, anything but an object, or an object that does not fit ``shape``."""
     if not request.is_json:
         raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
     check_declared_length(MAX_JSON_BODY)
@@ -126,4 +129,4 @@ def json_body() -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
-    return body
+    return body if shape is None else shape.parse(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, url_for
 
+from airlock import shapes
 from airlock.core.timefmt import rfc3339
 from airlock.direct import DirectUploads
 from airlock.errors import NotFound
@@ -28,7 +29,7 @@ def _direct() -> DirectUploads:
 def presign() -> Response:
     user = current_user()
     direct = _direct()
-    presigned = direct.presign(user, json_body())
+    presigned = direct.presign(user, **json_body(shapes.PRESIGN_REQUEST))
     response = jsonify({
         "upload_id": presigned.upload_id,
         "url": presigned.post.url,

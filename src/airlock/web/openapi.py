@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airlock import __version__
-from airlock.service import MAX_EXPIRES_IN, VISIBILITIES
+from airlock import __version__, shapes
+from airlock.core.jsonshape import components
+from airlock.shapes import API, MAX_EXPIRES_IN
 from airlock.web import openapi_admin, openapi_direct
 from airlock.web.openapi_parts import (
     BINARY,
@@ -26,9 +27,7 @@ from airlock.web.openapi_parts import (
     ID,
     MAX_PAGE,
     NAME,
-    NOT_BLANK,
     PUBLIC,
-    TIMESTAMP,
     TOKEN,
     Json,
     all_codes,
@@ -39,7 +38,6 @@ from airlock.web.openapi_parts import (
     header,
     json_body,
     json_response,
-    nullable,
     operation,
     parameter,
     ref,
@@ -47,77 +45,14 @@ from airlock.web.openapi_parts import (
     schema_ref,
     upload_errors,
 )
-from airlock.web.present import API
-
-
-def file_schema() -> Json:
-    """API.md's File object."""
-    return {
-        "type": "object",
-        "required": [
-            "id", "name", "size", "sha256", "content_type", "visibility", "owner",
-            "created_at", "expires_at", "links",
-        ],  # fmt: skip
-        "properties": {
-            "id": {**ID, "description": "Opaque, URL-safe, unguessable."},
-            "name": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 255,
-                "description": "Display name, sanitized: no path, no control characters, "
-                "at most 255 bytes of UTF-8.",
-            },
-            "size": {"type": "integer", "minimum": 1},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "content_type": {
-                "type": "string",
-                "description": "Detected from the bytes, never the client's claim.",
-            },
-            "visibility": schema_ref("Visibility"),
-            "owner": {"type": "string"},
-            "created_at": TIMESTAMP,
-            "expires_at": nullable(TIMESTAMP),
-            "links": {
-                "type": "object",
-                "required": ["self", "content"],
-                "properties": {
-                    "self": {"type": "string", "pattern": f"^{API}/files/"},
-                    "content": {"type": "string", "pattern": f"^{API}/files/.+/content$"},
-                    "public": {
-                        "type": "string",
-                        "pattern": "^/f/",
-                        "description": "Public Files only: the no-login URL.",
-                    },
-                    "thumbnail": {
-                        "type": "string",
-                        "pattern": f"^{API}/files/.+/thumbnail$",
-                        "description": "Images only: a small WebP preview.",
-                    },
-                },
-            },
-            "attachment_only": {
-                "type": "boolean",
-                "description": "Served only as an attachment whatever its type: a PDF with "
-                "active content, accepted because `AIRLOCK_PDF_ACTIVE_CONTENT=attachment`.",
-            },
-            "quarantine": nullable({
-                "type": "object",
-                "required": ["at", "reason"],
-                "description": "Set once `airlock rescan` found the File infected: its bytes "
-                "are no longer served (`410 gone`) and it is kept until an admin deletes or "
-                "releases it.",
-                "properties": {"at": TIMESTAMP, "reason": {"type": "string"}},
-            }),
-        },
-    }
 
 
 def schemas() -> Json:
+    """The document's schemas: the error envelope (from the error classes) and every body
+    ``shapes`` declares."""
     return {
         "ErrorCode": {"type": "string", "enum": all_codes()},
         "Error": error_envelope(),
-        "Visibility": {"type": "string", "enum": list(VISIBILITIES)},
-        "File": file_schema(),
         "Rejection": {
             "type": "object",
             "required": ["name", "error"],
@@ -126,116 +61,7 @@ def schemas() -> Json:
                 "error": error_envelope()["properties"]["error"],
             },
         },
-        "UploadResult": {
-            "type": "object",
-            "required": ["files", "rejected"],
-            "properties": {
-                "files": {"type": "array", "minItems": 1, "items": schema_ref("File")},
-                "rejected": {"type": "array", "items": schema_ref("Rejection")},
-            },
-        },
-        "FileList": {
-            "type": "object",
-            "required": ["files", "next_cursor"],
-            "properties": {
-                "files": {"type": "array", "maxItems": MAX_PAGE, "items": schema_ref("File")},
-                "next_cursor": nullable({"type": "string"}),
-            },
-        },
-        "FileUpdate": {
-            "type": "object",
-            "minProperties": 1,
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "pattern": NOT_BLANK},
-                "visibility": schema_ref("Visibility"),
-                "expires_at": nullable(TIMESTAMP),
-            },
-        },
-        "LinkRequest": {
-            "type": "object",
-            "required": ["expires_in"],
-            "properties": {
-                "expires_in": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "description": "Seconds; at most the server's maximum link lifetime "
-                    "(`AIRLOCK_MAX_LINK_LIFETIME`, one year by default).",
-                },
-                "max_downloads": nullable(
-                    {"type": "integer", "minimum": 1, "maximum": 10**9}
-                ),
-            },
-        },
-        "Link": {
-            "type": "object",
-            "required": ["url", "expires_at"],
-            "properties": {
-                "url": {"type": "string", "pattern": "^/s/[A-Za-z0-9_-]+$"},
-                "expires_at": TIMESTAMP,
-            },
-        },
-        "Me": {
-            "type": "object",
-            "required": ["username", "is_admin", "quota_bytes", "used_bytes"],
-            "properties": {
-                "username": {"type": "string"},
-                "is_admin": {"type": "boolean"},
-                "quota_bytes": nullable({"type": "integer", "minimum": 0}),
-                "used_bytes": {"type": "integer", "minimum": 0},
-            },
-        },
-        "TokenRequest": {
-            "type": "object",
-            "required": ["name"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK}
-            },
-        },
-        "NewToken": {
-            "type": "object",
-            "required": ["id", "name", "token", "created_at"],
-            "properties": {
-                "id": ID,
-                "name": {"type": "string"},
-                "token": {"type": "string", "description": "The secret; shown this once."},
-                "created_at": TIMESTAMP,
-            },
-        },
-        "Token": {
-            "type": "object",
-            "required": ["id", "name", "created_at", "last_used_at"],
-            "properties": {
-                "id": ID,
-                "name": {"type": "string"},
-                "created_at": TIMESTAMP,
-                "last_used_at": nullable(TIMESTAMP),
-            },
-        },
-        "TokenList": {
-            "type": "object",
-            "required": ["tokens"],
-            "properties": {"tokens": {"type": "array", "items": schema_ref("Token")}},
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status"],
-            "properties": {"status": {"const": "ok"}},
-        },
-        "Readiness": {
-            "type": "object",
-            "required": ["status", "checks"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ready", "not ready"]},
-                "checks": {
-                    "type": "object",
-                    "description": "Per dependency (database, storage, scanner): `ok`, or what "
-                    "is wrong; the scanner is `off` when scanning is, and `skipped` when "
-                    "optional scanning goes on without an unreachable clamd.",
-                    "additionalProperties": {"type": "string"},
-                },
-            },
-        },
+        **components(shapes.COMPONENTS),
     }
 
 
@@ -803,7 +629,7 @@ def _document() -> dict[str, Any]:
                     "methods also need `X-CSRF-Token`.",
                 },
             },
-            "schemas": {**schemas(), **openapi_admin.schemas(), **openapi_direct.schemas()},
+            "schemas": schemas(),
             "parameters": parameters(),
             "responses": shared_responses(),
         },

@@ -3,11 +3,11 @@ the document ``openapi.openapi_document`` builds (from ``openapi_parts``)."""
 
 from __future__ import annotations
 
+from airlock.shapes import API
 from airlock.web.openapi_parts import (
     DEFAULT_PAGE,
     MAX_PAGE,
     PUBLIC,
-    TIMESTAMP,
     Json,
     errors,
     json_body,
@@ -18,111 +18,9 @@ from airlock.web.openapi_parts import (
     ref,
     schema_ref,
 )
-from airlock.web.present import API
 
 _NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"const": "no-store"}}}
 _QUOTA = nullable({"type": "integer", "minimum": 1, "description": "Bytes; null: the default."})
-
-
-def schemas() -> Json:
-    user = {
-        "type": "object",
-        "required": ["username", "is_admin", "disabled", "quota_bytes", "used_bytes", "files",
-                     "created_at"],  # fmt: skip
-        "properties": {
-            "username": {"type": "string"},
-            "is_admin": {"type": "boolean"},
-            "disabled": {"type": "boolean"},
-            "quota_bytes": nullable({"type": "integer", "minimum": 0}),
-            "used_bytes": {"type": "integer", "minimum": 0},
-            "files": {"type": "integer", "minimum": 0},
-            "created_at": TIMESTAMP,
-        },
-    }
-    count = {"type": "integer", "minimum": 0}
-    return {
-        "SignIn": {
-            "type": "object",
-            "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-        },
-        "Session": {
-            "type": "object",
-            "required": ["username", "csrf_token"],
-            "properties": {
-                "username": {"type": "string"},
-                "csrf_token": {
-                    "type": "string",
-                    "description": "Send it as `X-CSRF-Token` on every cookie-authenticated "
-                    "POST, PUT, PATCH and DELETE.",
-                },
-            },
-        },
-        "AdminUser": user,
-        "AdminUserList": {
-            "type": "object",
-            "required": ["users"],
-            "properties": {"users": {"type": "array", "items": schema_ref("AdminUser")}},
-        },
-        "NewUser": {
-            "type": "object",
-            "required": ["username", "password"],
-            "properties": {
-                "username": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
-                "password": {"type": "string", "minLength": 8},
-                "is_admin": {"type": "boolean"},
-                "quota_bytes": _QUOTA,
-            },
-        },
-        "UserUpdate": {
-            "type": "object",
-            "minProperties": 1,
-            "additionalProperties": False,
-            "properties": {
-                "disabled": {"type": "boolean"},
-                "is_admin": {"type": "boolean"},
-                "quota_bytes": _QUOTA,
-            },
-        },
-        "Stats": {
-            "type": "object",
-            "required": ["storage", "days", "recent_rejections"],
-            "properties": {
-                "storage": {
-                    "type": "object",
-                    "required": ["files", "bytes", "users"],
-                    "properties": {"files": count, "bytes": count, "users": count},
-                },
-                "days": {
-                    "type": "array",
-                    "description": "One entry per UTC day, oldest first.",
-                    "items": {
-                        "type": "object",
-                        "required": ["date", "uploads", "rejections"],
-                        "properties": {
-                            "date": {"type": "string", "format": "date"},
-                            "uploads": count,
-                            "rejections": count,
-                        },
-                    },
-                },
-                "recent_rejections": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["at", "username", "name", "code", "message"],
-                        "properties": {
-                            "at": TIMESTAMP,
-                            "username": {"type": "string"},
-                            "name": {"type": "string"},
-                            "code": {"type": "string"},
-                            "message": {"type": "string"},
-                        },
-                    },
-                },
-            },
-        },
-    }
 
 
 def session_paths() -> Json:

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from airlock.service import MAX_EXPIRES_IN
+from airlock.shapes import API
 from airlock.web.openapi_parts import (
     ID,
-    TIMESTAMP,
     Json,
     errors,
     json_body,
@@ -16,40 +15,8 @@ from airlock.web.openapi_parts import (
     schema_ref,
     upload_errors,
 )
-from airlock.web.present import API
 
 _NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"const": "no-store"}}}
-
-
-def schemas() -> Json:
-    return {
-        "PresignRequest": {
-            "type": "object",
-            "required": ["name", "size"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 1024},
-                "size": {"type": "integer", "minimum": 0,
-                         "description": "The exact size in bytes; the store refuses others."},
-                "visibility": schema_ref("Visibility"),
-                "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRES_IN,
-                               "description": "Seconds until the File expires."},
-            },
-        },  # fmt: skip
-        "Presigned": {
-            "type": "object",
-            "required": ["upload_id", "url", "fields", "expires_at"],
-            "properties": {
-                "upload_id": {"type": "string"},
-                "url": {"type": "string", "description": "POST the form here."},
-                "fields": {
-                    "type": "object",
-                    "additionalProperties": {"type": "string"},
-                    "description": "Form fields to send, in order, before the `file` part.",
-                },
-                "expires_at": TIMESTAMP,
-            },
-        },
-    }
 
 
 def direct_paths() -> Json:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airlock.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from airlock.errors import Unavailable, all_error_classes
 
 Json = dict[str, Any]
 
-MAX_PAGE = 500  # airlock.core.pagination.parse_limit
-DEFAULT_PAGE = 50
+MAX_PAGE = MAX_LIMIT
+DEFAULT_PAGE = DEFAULT_LIMIT
 
 # Reason phrases, used to name the shared error responses (``#/components/responses/NotFound``).
 _REASONS = {

@@ -12,8 +12,7 @@ from werkzeug.routing import BuildError
 
 from airlock.core.timefmt import rfc3339
 from airlock.db.records import FileRecord
-
-API = "/api/v1"  # API.md's prefix: the service's, and the extension's default
+from airlock.shapes import API
 
 
 def file_json(record: FileRecord, api: str = API, root: str = "") -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from airlock.errors import BadRequest, Unauthorized
+from airlock import shapes
+from airlock.errors import Unauthorized
 from airlock.web.auth import COOKIE, browser_session, require_csrf
 from airlock.web.body import json_body
 from airlock.web.errors import translate_within
@@ -22,10 +23,8 @@ def _no_store(response: Response) -> Response:
 def sign_in() -> Response:
     # A JSON body is required: a cross-site HTML form cannot send one, so nobody can sign a
     # visitor into an account of theirs (login CSRF).
-    body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise BadRequest("Send {\"username\": ..., \"password\": ...} as strings.")
+    body = json_body(shapes.SIGN_IN)
+    username, password = body["username"], body["password"]
     st = state()
     signed = st.sessions.sign_in(username, password, request.remote_addr or "unknown")
     response = jsonify({"username": signed.user.username, "csrf_token": signed.session.csrf_token})

@@ -28,7 +28,8 @@ from airlock.core.rules import SetRules
 from airlock.db.records import FileRecord, User
 from airlock.errors import BadRequest, NoFile, Rejected
 from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
-from airlock.service import VISIBILITIES, UploadOptions
+from airlock.service import UploadOptions
+from airlock.shapes import VISIBILITIES
 from airlock.web.auth import current_user, host_user
 from airlock.web.body import body_chunks_for, check_declared_length
 from airlock.web.present import file_url
