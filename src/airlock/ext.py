@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
@@ -27,11 +27,13 @@ from airlock.web.admin_api import admin_bp
 from airlock.web.api import api as api_bp
 from airlock.web.assets import assets
 from airlock.web.auth import host_csrf_token
+from airlock.web.commands import host_commands
 from airlock.web.direct import direct_bp
 from airlock.web.present import file_url
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
 from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp
+from airlock.web.uploadsets import UploadSet
 
 
 class Airlock:
@@ -47,10 +49,11 @@ class Airlock:
         self, app: Flask | None = None, settings: Settings | None = None,
         url_prefix: str = API, storage: Storage | None = None,
         clock: Callable[[], dt.datetime] | None = None, api: bool = True,
-        csrf: str = "airlock",
+        csrf: str = "airlock", upload_sets: Iterable[UploadSet] = (),
     ) -> None:  # fmt: skip
         if csrf not in _CSRF_MODES:
             raise ValueError(f"csrf must be one of {', '.join(_CSRF_MODES)}: {csrf!r}")
+        self._upload_sets = tuple(upload_sets)
         self._settings = settings
         self._storage = storage
         self._clock = clock
@@ -76,7 +79,8 @@ class Airlock:
 
     def init_app(self, app: Flask, settings: Settings | None = None) -> None:
         """Build Airlock's state for ``app`` (settings from its ``AIRLOCK_*`` config keys,
-        checked as the environment's are) and, unless ``api=False``, register its routes.
+        checked as the environment's are), register the upload sets' own storages, add the
+        ``flask airlock`` commands and, unless ``api=False``, register its routes.
         ``RuntimeError`` when ``app`` has an Airlock already."""
         if "airlock" in app.extensions:
             raise RuntimeError("Airlock is already initialised on this app.")
@@ -90,7 +94,10 @@ class Airlock:
         st = app.extensions["airlock"] = build_state(
             settings, self._storage, self._clock or utcnow, host=self._host
         )
+        for upload_set in self._upload_sets:
+            upload_set.register(st.service.stores)
         st.service.listeners.append(_signals_of(app))
+        app.cli.add_command(host_commands)
         app.add_template_global(host_csrf_token, "airlock_csrf_token")
         app.add_template_global(file_url, "airlock_url")
         if self.api:

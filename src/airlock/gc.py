@@ -13,6 +13,7 @@ from airlock.core.ids import writer_tag
 from airlock.db import direct_repo, repo
 from airlock.db.records import FileRecord
 from airlock.runtime import AirlockState
+from airlock.storage.base import Lister
 
 # An object that names no writer and is younger than this may belong to an upload whose row is
 # being written right now.
@@ -29,6 +30,7 @@ class GcReport:
     stale_staging: int = 0
     orphaned_objects: int = 0
     writers: int = 0
+    kept_elsewhere: int = 0  # expired, in an upload set's storage this process was not given
 
     def lines(self) -> list[str]:
         return [
@@ -40,7 +42,10 @@ class GcReport:
             f"stale staging files removed: {self.stale_staging}",
             f"orphaned stored objects removed: {self.orphaned_objects}",
             f"leases of stopped writers removed: {self.writers}",
-        ]
+        ] + [
+            f"expired files kept, their upload set's storage not being configured here (run "
+            f"`flask airlock gc` in the host app): {self.kept_elsewhere}"
+        ] * bool(self.kept_elsewhere)
 
 
 def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
@@ -48,19 +53,24 @@ def collect(st: AirlockState, now: dt.datetime | None = None) -> GcReport:
     now = now or st.service.clock()
     report = GcReport()
 
+    stores = st.service.stores
+
     def expired_files() -> list[FileRecord]:
         with st.db.read() as conn:
-            return repo.expired_files(conn, now)
+            return repo.expired_files(conn, now, stores)
 
     def remove(record: FileRecord) -> bool:
+        storage = st.service.storage_of(record)
         with st.db.write() as conn:
             if not repo.delete_file(conn, record.id):
                 return False  # another gc removed it (and its bytes)
         for key in record.storage_keys:
-            st.storage.delete(key)
+            storage.delete(key)
         return True
 
     report.expired_files = drain(expired_files, remove)
+    with st.db.read() as conn:
+        report.kept_elsewhere = repo.expired_elsewhere(conn, now, stores)
     with st.db.write() as conn:
         report.expired_links = repo.delete_expired_links(conn, now)
     report.expired_uploads = st.resumable.collect(now)
@@ -105,12 +115,16 @@ def sweep_leftovers(st: AirlockState, now: dt.datetime | None = None) -> tuple[i
     for sweeper in st.sweepers:
         staged += sweeper.sweep(in_flight)
     orphans = 0
-    if st.caps.lister is not None:
+    # The service's storage and the upload sets' own, each swept once (sets may share one).
+    storages = {id(s): s for s in (st.storage, *st.service.stores.values())}.values()
+    listed = [s for s in storages if isinstance(s, Lister)]
+    if listed:
         with st.db.read() as conn:  # most objects are Files': no question asked for those
             known = set(repo.all_storage_keys(conn)) | set(direct_repo.pending_keys(conn))
         stored = Leftovers(st, now.timestamp() - ORPHAN_GRACE_SECONDS)
-        for obj in st.caps.lister.list():
-            if obj.key not in known and stored(obj.key, obj.modified):
-                st.storage.delete(obj.key)
-                orphans += 1
+        for storage in listed:
+            for obj in storage.list():
+                if obj.key not in known and stored(obj.key, obj.modified):
+                    storage.delete(obj.key)
+                    orphans += 1
     return staged, orphans

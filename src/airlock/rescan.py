@@ -65,8 +65,13 @@ def rescan(
             return report
         for record in page:
             after = (record.created_at, record.id)
+            if record.store is not None and record.store not in st.service.stores:
+                report.failed.append((record.id, f"in upload set {record.store!r}'s storage, "
+                                      "not configured here: run `flask airlock rescan`"))
+                continue
             try:
-                verdict = scanning.scan(st.storage.open(record.storage_key))
+                storage = st.service.storage_of(record)
+                verdict = scanning.scan(storage.open(record.storage_key))
             except (ClamdError, FileNotFoundError) as exc:
                 report.failed.append((record.id, str(exc) or type(exc).__name__))
                 continue

@@ -33,6 +33,7 @@ from airlock.errors import (
     NotFound,
     QuotaExceeded,
     Rejected,
+    Unavailable,
 )
 from airlock.metrics import Metrics
 from airlock.pipeline.commit import commit, undo
@@ -60,6 +61,7 @@ class UploadOptions:
     visibility: str = "private"
     expires_in: int | None = None
     rules: SetRules | None = None  # an upload set's own limits (the Flask extension's)
+    store: str | None = None  # the upload set whose own storage takes the bytes (registered)
 
     @classmethod
     def parse(cls, visibility: Any, expires_in: Any) -> UploadOptions:
@@ -124,6 +126,27 @@ class Service:
         self.clock = clock
         # Told of every upload decision, after it is made (the Flask extension's signals).
         self.listeners: list[Listener] = []
+        # The storages of their own that upload sets registered, by set name (the extension's
+        # ``Airlock(app, upload_sets=…)``); Files record the name of theirs.
+        self.stores: dict[str, Storage] = {}
+
+    def storage_of(self, record: FileRecord) -> Storage:
+        """The storage holding ``record``'s bytes; ``Unavailable`` when it is an upload set's
+        that this process was not given (the set is configured in the host app only)."""
+        return self.storage_named(record.store)
+
+    def storage_named(self, store: str | None) -> Storage:
+        """The service's storage (``store`` None) or the one upload set ``store`` registered;
+        ``Unavailable`` when there is no such registration here."""
+        if store is None:
+            return self.storage
+        try:
+            return self.stores[store]
+        except KeyError:
+            log.error("no storage registered for upload set %r in this process", store)
+            raise Unavailable(
+                "This file is kept in a storage that is not configured here."
+            ) from None
 
     # Uploads ---------------------------------------------------------------------------------
 
@@ -213,7 +236,9 @@ class Service:
         """Hand the bytes to storage (``pipeline.commit``), then write the row and its upload
         event in one transaction; on any failure nothing stored remains."""
         staged = inspected.staged
-        committed = commit(staged, inspected.file_type.mime, self.storage)
+        storage = self.storage_named(opts.store)
+        copy_to = None if opts.store is None else self.writers.new_key()
+        committed = commit(staged, inspected.file_type.mime, storage, copy_to)
         try:
             now = self.clock()
             if now.tzinfo is not None:  # in UTC, as the row reads back (naive: the insert fails)
@@ -239,6 +264,7 @@ class Service:
                 quarantined_at=None,
                 quarantine_reason=None,
                 attachment_only=bool(inspected.attachment_only),
+                store=opts.store,
             )
             with self.db.write() as conn:
                 self.writers.confirm(conn, committed.key)  # gc has not taken the bytes
@@ -246,7 +272,7 @@ class Service:
                 repo.add_file_record(conn, record)
                 admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))
         except BaseException:
-            undo(committed, self.storage)
+            undo(committed, storage)
             raise
         return record
 
@@ -391,9 +417,10 @@ class Service:
         if record.owner_id != user.id and not user.is_admin:
             raise Forbidden("Only the owner may delete this file.")
         # Deleting is how room is made: it must work on a full disk too.
+        storage = self.storage_of(record)  # before the row goes: its bytes must go too
         write_making_room(self.db, lambda conn: repo.delete_file(conn, file_id))
         for key in record.storage_keys:
-            self.storage.delete(key)
+            storage.delete(key)
 
     def public_file(self, file_id: str) -> FileRecord:
         """A public File for ``/f/``; anything else is ``NotFound``, a quarantined one
@@ -419,10 +446,11 @@ class Service:
             if not record.thumbnail_key:
                 raise NotFound("This file has no thumbnail.")
             key = record.thumbnail_key
+        storage = self.storage_of(record)
         try:
             if span is None:
-                return self.storage.open(key)
-            return self.storage.open(key, span.start, span.stop)
+                return storage.open(key)
+            return storage.open(key, span.start, span.stop)
         except FileNotFoundError:
             logging.getLogger("airlock").error("bytes missing for file %s", record.id)
             raise NotFound("The file's content is missing.") from None

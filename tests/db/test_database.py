@@ -80,7 +80,7 @@ def test_pagination_is_stable_for_equal_timestamps(state: AirlockState) -> None:
 def test_share_link_downloads_are_counted_atomically(state: AirlockState) -> None:
     user = state.accounts.add_user("dave", None)
     record = state.service.store(user, stage(state, samples.png()), "a.png", UploadOptions())
-    token, _ = state.service.create_link(user, record.id, 60, 5)
+    token, _ = state.service.create_link(user, record.id, {"expires_in": 60, "max_downloads": 5})
 
     def take(_: int) -> bool:
         try:

@@ -3,6 +3,7 @@ and Airlock mounted under ``/uploads``, telling Airlock who is signed in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from flask import Flask, jsonify
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
-from airlock import Airlock
+from airlock import Airlock, UploadSet
 from tests.conftest import BufferedClient
 
 PREFIX = "/uploads"
@@ -23,7 +24,7 @@ class HostUser(UserMixin):  # type: ignore[misc]
 
 
 def host_app(tmp_path: Path, csrf: str = "airlock", protect: bool = False,
-             **config: Any) -> tuple[Flask, Airlock]:  # fmt: skip
+             upload_sets: Iterable[UploadSet] = (), **config: Any) -> tuple[Flask, Airlock]:  # fmt: skip
     """A host app with its own users (Flask-Login), signing in at ``/login``."""
     app = Flask("host")
     app.config.update(TESTING=True, SECRET_KEY="host secret", WTF_CSRF_ENABLED=True,
@@ -33,7 +34,7 @@ def host_app(tmp_path: Path, csrf: str = "airlock", protect: bool = False,
     logins.user_loader(lambda name: HostUser(name) if name in PASSWORDS else None)
     if protect:
         CSRFProtect(app)
-    airlock = Airlock(app, url_prefix=PREFIX, csrf=csrf)
+    airlock = Airlock(app, url_prefix=PREFIX, csrf=csrf, upload_sets=upload_sets)
 
     @airlock.user_loader
     def signed_in() -> str | None:

@@ -43,6 +43,7 @@ class FileRecord:
     quarantined_at: dt.datetime | None = None  # found infected by a rescan
     quarantine_reason: str | None = None  # the scanner's signature name
     attachment_only: bool = False  # never served inline (a PDF with active content)
+    store: str | None = None  # the upload set whose own storage holds it; None: the service's
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

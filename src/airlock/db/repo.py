@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from sqlalchemy import (
@@ -47,7 +47,7 @@ def _file(row: Row[Any]) -> FileRecord:
     return FileRecord(
         row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
         row.visibility, row.storage_key, row.created_at, row.expires_at, row.thumbnail_key,
-        row.quarantined_at, row.quarantine_reason, bool(row.attachment_only),
+        row.quarantined_at, row.quarantine_reason, bool(row.attachment_only), row.store,
     )  # fmt: skip
 
 
@@ -218,20 +218,38 @@ def delete_file(conn: Connection, file_id: str) -> bool:
     return True
 
 
-def expired_files(conn: Connection, now: dt.datetime, limit: int = 500) -> list[FileRecord]:
+def _expired(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        files.c.expires_at.is_not(None),
+        files.c.expires_at <= now,
+        files.c.quarantined_at.is_(None),  # kept for an admin to decide
+    )
+
+
+def _in_stores(stores: Collection[str]) -> ColumnElement[bool]:
+    return or_(files.c.store.is_(None), files.c.store.in_(list(stores)))
+
+
+def expired_files(
+    conn: Connection, now: dt.datetime, stores: Collection[str] = (), limit: int = 500
+) -> list[FileRecord]:
+    """Expired Files whose bytes are in the service's storage or one of ``stores``."""
     rows = conn.execute(
         select(*_FILE_COLUMNS)
         .join(users, users.c.id == files.c.owner_id)
-        .where(
-            and_(
-                files.c.expires_at.is_not(None),
-                files.c.expires_at <= now,
-                files.c.quarantined_at.is_(None),  # kept for an admin to decide
-            )
-        )
+        .where(and_(_expired(now), _in_stores(stores)))
         .limit(limit)
     )
     return [_file(r) for r in rows]
+
+
+def expired_elsewhere(conn: Connection, now: dt.datetime, stores: Collection[str]) -> int:
+    """How many expired Files are in a storage that is neither the service's nor one of
+    ``stores`` (an upload set's, configured only in the host app)."""
+    query = select(func.count()).select_from(files).where(
+        and_(_expired(now), ~_in_stores(stores))
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def files_to_rescan(

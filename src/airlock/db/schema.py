@@ -102,6 +102,9 @@ files = Table(
     # Served only as an attachment whatever its type: a PDF with active content, accepted
     # because AIRLOCK_PDF_ACTIVE_CONTENT=attachment.
     Column("attachment_only", Boolean, nullable=False, server_default=false()),
+    # Null: the bytes are in the service's storage; else the upload set whose storage of its
+    # own holds them (the Flask extension's ``UploadSet(storage=…)``).
+    Column("store", String(64), nullable=True),
     Index("ix_files_owner_created", "owner_id", "created_at", "id"),
     Index("ix_files_expires_at", "expires_at"),
 )

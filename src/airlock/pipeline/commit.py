@@ -1,6 +1,7 @@
 """Commit: an inspected upload's bytes become stored bytes. The staged bytes are handed to
-storage (a rename on local disk, nothing at all when they already sit in the store), and an
-image gets a thumbnail stored beside it. The File's row is the service's to write."""
+storage (a rename on local disk, nothing at all when they already sit in the store; a copy
+into another storage, such as an upload set's own), and an image gets a thumbnail stored
+beside them. The File's row is the service's to write."""
 
 from __future__ import annotations
 
@@ -24,13 +25,24 @@ class Committed:
         return (self.key,) if self.thumbnail_key is None else (self.key, self.thumbnail_key)
 
 
-def commit(staged: Staged, mime: str, storage: Storage) -> Committed:
+def commit(
+    staged: Staged, mime: str, storage: Storage, copy_to: str | None = None
+) -> Committed:
     """Store ``staged`` durably and its thumbnail beside it (under ``KEY_t``) when it is an
-    image Pillow can shrink. On failure nothing of it remains in storage; the staged bytes are
-    then still the caller's to discard."""
+    image Pillow can shrink: in the storage its staging commits to, or, given ``copy_to`` (a
+    new key), copied into ``storage`` under that key and then discarded from staging. On
+    failure nothing of it remains in storage; the staged bytes are then still the caller's to
+    discard."""
     thumbnail = make_thumbnail(staged.reader, mime)
-    key = staged.staging.commit(staged.sid)
+    if copy_to is None:
+        key = staged.staging.commit(staged.sid)
+    else:
+        key = copy_to
+        with staged.reader() as src:
+            storage.put(key, src, staged.size)
     try:
+        if copy_to is not None:
+            staged.discard()
         if thumbnail is None:
             return Committed(key)
         thumb_key = f"{key}_t"

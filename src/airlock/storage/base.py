@@ -36,6 +36,10 @@ class StoredObject:
 
 @runtime_checkable
 class Storage(Protocol):
+    """Where stored bytes live, by key: the service's storage, or an upload set's own. A
+    storage that also lists its objects (``Lister``) has the ones no File refers to removed
+    by gc."""
+
     def put(self, key: str, src: BinaryIO, size: int) -> None:
         """Store exactly ``size`` bytes read from ``src`` under ``key``, atomically: readers see
         the whole object or none. ``ValueError`` when ``src`` holds another number of bytes;

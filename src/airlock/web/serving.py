@@ -44,7 +44,8 @@ def send_file_bytes(record: FileRecord) -> Response:
     if etag_matches(request.headers.get("If-None-Match"), record.sha256):
         return Response(status=304, headers=_conditional_headers(headers))
     st = state()
-    if st.caps.redirects and request.method == "GET":
+    # Redirects go to the service's own store; an upload set's storage streams through here.
+    if st.caps.redirects and request.method == "GET" and record.store is None:
         return _redirect(record, headers)
 
     span: Span | None = None

@@ -30,26 +30,53 @@ from airlock.errors import BadRequest, NoFile, Rejected
 from airlock.pipeline.receive import body_chunks, boundary_of, receive_multipart, receive_raw
 from airlock.service import UploadOptions
 from airlock.shapes import VISIBILITIES
+from airlock.storage.base import Storage
 from airlock.web.auth import current_user, host_user
 from airlock.web.body import body_chunks_for, check_declared_length
 from airlock.web.present import file_url
 from airlock.web.state import state
 
+MAX_STORE_NAME = 64  # the width of the column Files record it in
+
 
 class UploadSet:
     """A named kind of upload: which types (extensions) it takes, how large, and how its
-    Files are stored (``visibility``, ``expires_in`` seconds). Needs an app with Airlock
-    initialised; ``url()`` also needs its routes (``api=True``)."""
+    Files are stored (``visibility``, ``expires_in`` seconds, and ``storage``: a ``Storage``
+    of its own, such as ``LocalStorage(path)`` or ``S3Storage(bucket, …)``, instead of the
+    service's). Needs an app with Airlock initialised, and a set with a storage of its own
+    registered with it (``Airlock(app, upload_sets=[…])``, so that every process of the app
+    can serve and delete its Files); ``url()`` also needs Airlock's routes (``api=True``)."""
 
     def __init__(
         self, name: str, types: Iterable[str] | None = None, max_size: int | None = None,
         visibility: str = "private", expires_in: int | None = None,
+        storage: Storage | None = None,
     ) -> None:  # fmt: skip
         if visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be 'private' or 'public': {visibility!r}")
+        if storage is not None and not 1 <= len(name) <= MAX_STORE_NAME:
+            raise ValueError(f"a set with a storage of its own needs a name of 1 to "
+                             f"{MAX_STORE_NAME} characters: {name!r}")  # fmt: skip
         self.name = name
+        self.storage = storage
         self.rules = SetRules.of(name, types, max_size)
-        self.options = UploadOptions(visibility, expires_in, self.rules)
+        store = None if storage is None else name
+        self.options = UploadOptions(visibility, expires_in, self.rules, store)
+
+    def register(self, stores: dict[str, Storage]) -> None:
+        """Enter this set's own storage (if it has one) in ``stores``, the service's registry;
+        ``ValueError`` when another storage is registered under its name."""
+        if self.storage is None:
+            return
+        if stores.setdefault(self.name, self.storage) is not self.storage:
+            raise ValueError(f"another storage is registered for upload set {self.name!r}")
+
+    def _check_registered(self) -> None:
+        if self.storage is not None and state().service.stores.get(self.name) is not self.storage:
+            raise RuntimeError(
+                f"Upload set {self.name!r} has a storage of its own: register it with "
+                "Airlock(app, upload_sets=[...])."
+            )
 
     def receive(self, name: str | None = None, field: str = "file",
                 owner: str | None = None) -> FileRecord:  # fmt: skip
@@ -60,6 +87,7 @@ class UploadSet:
         the host's to check), else a bearer token's or Airlock session's user. Returns
         the File; raises the rejection, with nothing stored."""
         st = state()
+        self._check_registered()
         user = self._owner(owner)
         mimetype, params = parse_options_header(request.headers.get("Content-Type", ""))
         limit = self._limit()
@@ -101,6 +129,7 @@ class UploadSet:
         """Store a ``FileStorage`` the host has already (a form library's field, say) through
         the whole pipeline, named ``name`` or its own file name; as ``receive`` otherwise."""
         st = state()
+        self._check_registered()
         user = self._owner(owner)
         client_name = name or storage.filename
         if not client_name:
