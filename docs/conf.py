@@ -16,8 +16,6 @@ release = version = "0.1.0"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.intersphinx"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-# Two classes are called UploadSet (ours and the Flask-Reuploaded drop-in's): full names.
-autodoc_typehints_format = "fully-qualified"
 autodoc_default_options = {"members": True, "show-inheritance": False}
 # No network while building: the Python and Flask inventories are not fetched.
 intersphinx_mapping: dict[str, tuple[str, str | None]] = {}

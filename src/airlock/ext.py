@@ -23,6 +23,7 @@ from airlock.service import Listener, Outcome, utcnow
 from airlock.shapes import API
 from airlock.storage.base import Storage
 from airlock.web import errors as web_errors
+from airlock.web import uploadsets
 from airlock.web.admin_api import admin_bp
 from airlock.web.api import api as api_bp
 from airlock.web.assets import assets
@@ -33,7 +34,6 @@ from airlock.web.present import file_url
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
 from airlock.web.tus import ALLOWED_HEADERS, EXPOSED_HEADERS, tus_bp
-from airlock.web.uploadsets import UploadSet
 
 
 class Airlock:
@@ -49,7 +49,7 @@ class Airlock:
         self, app: Flask | None = None, settings: Settings | None = None,
         url_prefix: str = API, storage: Storage | None = None,
         clock: Callable[[], dt.datetime] | None = None, api: bool = True,
-        csrf: str = "airlock", upload_sets: Iterable[UploadSet] = (),
+        csrf: str = "airlock", upload_sets: Iterable[uploadsets.UploadSet] = (),
     ) -> None:  # fmt: skip
         if csrf not in _CSRF_MODES:
             raise ValueError(f"csrf must be one of {', '.join(_CSRF_MODES)}: {csrf!r}")
