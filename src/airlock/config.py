@@ -88,7 +88,7 @@ class Settings:
     pdf_active_content: str = "refuse"  # refuse, or attachment: stored, never shown inline
     default_quota: int = 0  # 0: no quota for users created without --quota
     staging_max_age: int = 24 * 3600  # seconds an unfinished upload's bytes are kept
-    max_link_lifetime: int = 365 * 24 * 3600
+    max_link_lifetime: int = 365 * 24 * 3600  # 0: no longest; links may then never expire
     cors_origins: tuple[str, ...] = ()  # origins allowed to use the tus endpoint from a browser
     session_lifetime: int = 7 * 24 * 3600  # seconds a browser sign-in lasts
     login_attempts: int = 10  # failed sign-ins per user name per 15 minutes (5x per address)
@@ -209,6 +209,11 @@ class Settings:
                 raise ConfigError(f"AIRLOCK_{name.upper()} is a count from 0 (no cap) to 10000.")
         if not 1 <= self.body_min_rate <= 10**9:
             raise ConfigError("AIRLOCK_BODY_MIN_RATE is in bytes per second, at least 1.")
+        if self.max_link_lifetime < 0:
+            raise ConfigError(
+                "AIRLOCK_MAX_LINK_LIFETIME is in seconds (0: no longest lifetime, and links "
+                "may never expire)."
+            )
         if self.login_attempts < 1:
             raise ConfigError("AIRLOCK_LOGIN_ATTEMPTS must be at least 1.")
         if self.session_lifetime < 60:

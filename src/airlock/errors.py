@@ -58,6 +58,15 @@ class NoFile(AirlockError):
 
 class Unauthorized(AirlockError):
     status, code, default_message = 401, "unauthorized", "Credentials are missing or invalid."
+    challenge: ClassVar[str] = 'Bearer realm="airlock"'  # its WWW-Authenticate
+
+
+class PasswordRequired(Unauthorized):
+    """A share link with a password, asked without it (or with a wrong one): the password
+    goes in HTTP Basic credentials (any user name), or the share page asks for it."""
+
+    default_message = "This link needs its password."
+    challenge = 'Basic realm="airlock share link", charset="UTF-8"'
 
 
 class Forbidden(AirlockError):

@@ -14,6 +14,7 @@ from airlock.admin import Admin
 from airlock.config import Settings
 from airlock.db.engine import Database
 from airlock.direct import DirectUploads
+from airlock.links import Links
 from airlock.metrics import Metrics
 from airlock.pipeline.detect import Detector
 from airlock.pipeline.inspect import Inspector
@@ -62,6 +63,7 @@ class AirlockState:
     resumable: Resumable
     sessions: Sessions
     admin: Admin
+    links: Links
     direct: DirectUploads | None  # only when the storage can presign
     # Every place bytes in flight may be left by a crash, for gc: the staging directory and,
     # where the storage has them, its own leftovers (temp files, unfinished multipart uploads).
@@ -144,6 +146,7 @@ def build_state(
     resumable = Resumable(settings, db, staging, service, inspector, clock=clock)
     sessions = Sessions(settings, db, accounts, clock=clock)
     admin = Admin(settings, db, accounts, clock=clock)
+    links = Links(settings, db, service, clock=clock)
     direct = None
     if caps.presigner is not None:
         direct = DirectUploads(
@@ -152,7 +155,7 @@ def build_state(
         )  # fmt: skip
     return AirlockState(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
-        sessions, admin, direct,
+        sessions, admin, links, direct,
         tuple(s for s in (staging, caps.sweeper) if isinstance(s, Sweeper)),
         Admission(data_dir / "run" / "slots", settings.max_uploads_per_user,
                   settings.max_uploads_per_address),

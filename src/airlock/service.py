@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from airlock.config import Settings
 from airlock.core import filetypes
-from airlock.core.ids import new_id, new_secret, secret_digest
+from airlock.core.ids import new_id
 from airlock.core.names import extension, sanitize_name, with_extension
 from airlock.core.pagination import decode_cursor, encode_cursor
 from airlock.core.ranges import Span
@@ -22,7 +22,7 @@ from airlock.core.rules import SetRules
 from airlock.core.timefmt import parse_seconds
 from airlock.db import admin_repo, repo
 from airlock.db.engine import Database
-from airlock.db.records import FileRecord, Link, UploadEvent, User
+from airlock.db.records import FileRecord, UploadEvent, User
 from airlock.db.room import write_making_room
 from airlock.errors import (
     AirlockError,
@@ -42,7 +42,7 @@ from airlock.pipeline.receive import Form
 from airlock.pipeline.reencode import Reencoder
 from airlock.pipeline.staging import Staged
 from airlock.scan.scanning import Scanning
-from airlock.shapes import FILE_UPDATE, LINK_REQUEST, MAX_EXPIRES_IN, VISIBILITIES
+from airlock.shapes import FILE_UPDATE, MAX_EXPIRES_IN, VISIBILITIES
 from airlock.storage.base import Storage
 from airlock.writers import Writers
 
@@ -377,7 +377,9 @@ class Service:
             return True
         return user is not None and (user.id == record.owner_id or user.is_admin)
 
-    def _owned(self, user: User, file_id: str) -> FileRecord:
+    def owned(self, user: User, file_id: str) -> FileRecord:
+        """A File ``user`` may change (theirs, or any for an admin): ``NotFound`` when they
+        cannot see it, ``Forbidden`` when they see it (public) but do not own it."""
         record = self.get_file(user, file_id)
         if record.owner_id != user.id and not user.is_admin:
             raise Forbidden("Only the owner may change this file.")
@@ -387,7 +389,7 @@ class Service:
         """Apply a ``FileUpdate`` body (any of ``name``, which must still fit the File's type,
         ``visibility``, ``expires_at``: null for never) to a File of ``user``'s: ``NotFound``
         for a File they do not own, whatever the body, then ``BadRequest`` for a bad body."""
-        current = self._owned(user, file_id)
+        current = self.owned(user, file_id)
         values = FILE_UPDATE.parse(body)
         if "name" in values:
             values["name"] = self._rename(current, values["name"])
@@ -455,61 +457,3 @@ class Service:
             logging.getLogger("airlock").error("bytes missing for file %s", record.id)
             raise NotFound("The file's content is missing.") from None
 
-    # Share links -----------------------------------------------------------------------------
-
-    def create_link(
-        self, user: User, file_id: str, body: dict[str, Any]
-    ) -> tuple[str, dt.datetime]:
-        """A new share link token for an owned File from a ``LinkRequest`` body, and when it
-        expires: ``expires_in`` seconds from now, at most the configured maximum link lifetime
-        (``BadRequest`` past it), for at most ``max_downloads`` downloads (null: any number).
-        ``NotFound`` for a File ``user`` does not own comes before any check of the body."""
-        self._owned(user, file_id)
-        values = LINK_REQUEST.parse(body)
-        max_downloads = values.get("max_downloads")
-        seconds = parse_seconds(values["expires_in"], "expires_in", self.settings.max_link_lifetime)
-        token = new_secret("")
-        now = self.clock()
-        expires_at = now + dt.timedelta(seconds=seconds)
-        with self.db.write() as conn:
-            repo.add_link(
-                conn, id=new_id(), file_id=file_id, token_hash=secret_digest(token),
-                created_at=now, expires_at=expires_at, max_downloads=max_downloads,
-            )  # fmt: skip
-        return token, expires_at
-
-    def resolve_link(self, token: str, count: bool = True) -> FileRecord:
-        """The File behind a share link, counting one download atomically (unless ``count`` is
-        False). Forged tokens are ``NotFound``; expired or used-up links ``Gone``."""
-        return self._link(token, count)[0]
-
-    def link_info(self, token: str) -> tuple[FileRecord, Link]:
-        """The File and the link behind a share token, spending nothing (for the share page);
-        errors as ``resolve_link``."""
-        return self._link(token, count=False)
-
-    def _link(self, token: str, count: bool) -> tuple[FileRecord, Link]:
-        if not token or len(token) > 128:
-            raise NotFound("No such link.")
-        now = self.clock()
-        with self.db.write() if count else self.db.read() as conn:
-            link = repo.link_by_hash(conn, secret_digest(token))
-            if link is None:
-                raise NotFound("No such link.")
-            if link.expires_at <= now:
-                raise Gone("This link has expired.")
-            target = repo.get_file(conn, link.file_id)
-            if target is not None:
-                self.servable(target)  # before a download is counted
-            if count and not repo.count_download(conn, link.id, now):
-                raise Gone("This link has been used up.")
-            if not count and link.max_downloads is not None and (
-                link.downloads >= link.max_downloads
-            ):
-                raise Gone("This link has been used up.")
-            record = repo.get_file(conn, link.file_id)
-        if record is None:
-            raise NotFound("No such link.")
-        if record.expired(now):
-            raise Gone("This file has expired.")
-        return record, link

@@ -1,9 +1,8 @@
 """Browser sign-in: server-side sessions with a CSRF token each, and sign-in rate limiting.
 
 The cookie carries a 256-bit secret; the database keeps only its digest, the user and the CSRF
-token. Signing out deletes the row, so a copied cookie stops working at once. Failed sign-ins
-are counted per user name and per client address in the database, so every worker and every
-server behind a load balancer sees the same counts.
+token. Signing out deletes the row, so a copied cookie stops working at once. Sign-in attempts
+are limited per user name and per client address (``airlock.attempts``).
 """
 
 from __future__ import annotations
@@ -13,20 +12,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from airlock.accounts import Accounts
+from airlock.attempts import Attempts
 from airlock.config import Settings
-from airlock.core import throttle
 from airlock.core.ids import new_secret, same_secret, secret_digest
 from airlock.db import repo
 from airlock.db import sessions_repo as srepo
 from airlock.db.engine import Database
 from airlock.db.records import Session, User
 from airlock.db.room import write_making_room
-from airlock.errors import RateLimited, Unauthorized
 
-WINDOW = dt.timedelta(minutes=15)
 # An address may fail this many times the per-name limit: enough for a shared office NAT,
 # too few to try many passwords against many names.
 ADDRESS_FACTOR = 5
@@ -52,6 +47,7 @@ class Sessions:
         self.db = db
         self.accounts = accounts
         self.clock = clock
+        self.attempts = Attempts(db, clock)
 
     def _limits(self, username: str, address: str) -> list[tuple[str, int]]:
         per_name = self.settings.login_attempts
@@ -62,28 +58,14 @@ class Sessions:
 
     def sign_in(self, username: str, password: str, address: str) -> SignedIn:
         """A new session for the right password. ``RateLimited`` (with the seconds to wait)
-        while the name or the address has failed too often, even for the right password;
-        ``Unauthorized`` otherwise, which counts one failure against both."""
+        while the name or the address has used up its attempts, even for the right password;
+        ``Unauthorized`` otherwise. A wrong password counts against both; a right one clears
+        the name's count and does not count against the address."""
         now = self.clock()
         limits = self._limits(username, address)
-        with self.db.read() as conn:
-            wait = max(
-                throttle.retry_after(srepo.failures(conn, key), now, limit, WINDOW)
-                for key, limit in limits
-            )
-        if wait:
-            raise RateLimited("Too many failed sign-ins; try again later.", retry_after=wait)
-        try:
-            user = self.accounts.check_password(username, password)
-        except Unauthorized:
-
-            def count_failure(conn: Connection) -> None:
-                for key, _limit in limits:
-                    count, start = throttle.after_failure(srepo.failures(conn, key), now, WINDOW)
-                    srepo.set_failures(conn, key, count, start)
-
-            write_making_room(self.db, count_failure)
-            raise
+        self.attempts.take(limits, "Too many failed sign-ins; try again later.")
+        user = self.accounts.check_password(username, password)
+        self.attempts.succeeded(limits)
         secret = new_secret(SESSION_PREFIX)
         session = Session(
             id=secret_digest(secret),
@@ -93,11 +75,7 @@ class Sessions:
             expires_at=now + dt.timedelta(seconds=self.settings.session_lifetime),
         )
 
-        def add_session(conn: Connection) -> None:
-            srepo.clear_failures(conn, limits[0][0])
-            srepo.add(conn, session)
-
-        write_making_room(self.db, add_session)
+        write_making_room(self.db, lambda conn: srepo.add(conn, session))
         return SignedIn(user, secret, session)
 
     def resolve(self, secret: str) -> tuple[User, Session] | None:
@@ -121,6 +99,6 @@ class Sessions:
 
     def collect(self, now: dt.datetime) -> int:
         """Remove expired sessions and finished failure windows (``airlock gc``)."""
+        self.attempts.collect(now)
         with self.db.write() as conn:
-            srepo.remove_stale_failures(conn, now - WINDOW)
             return srepo.remove_expired(conn, now)

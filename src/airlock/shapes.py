@@ -55,11 +55,16 @@ FILE_UPDATE = Shape(
 
 LINK_REQUEST = Shape({
     "expires_in": required(
-        Whole(minimum=1, unit="seconds"),
-        "Seconds; at most the server's maximum link lifetime (`AIRLOCK_MAX_LINK_LIFETIME`, "
-        "one year by default).",
+        Maybe(Whole(minimum=1, unit="seconds")),
+        "Seconds; at most the server's longest link lifetime (`AIRLOCK_MAX_LINK_LIFETIME`, "
+        "one year by default). null: never, where that setting is 0 (no longest lifetime).",
     ),
     "max_downloads": optional(Maybe(Whole(minimum=1, maximum=MAX_DOWNLOADS))),
+    "password": optional(
+        Text(min_length=1, max_length=1024),
+        "The visitor must give it (HTTP Basic credentials, any user name, or the share "
+        "page's form); kept hashed.",
+    ),
 })
 
 TOKEN_REQUEST = Shape({"name": required(Text(min_length=1, max_length=255, not_blank=True))})
@@ -132,8 +137,16 @@ FILE = Shape({
 })
 
 LINK = Shape({
-    "url": required(Text(pattern="^/s/[A-Za-z0-9_-]+$")),
-    "expires_at": required(STAMP),
+    "id": required(ID),
+    "url": required(
+        Maybe(Text(pattern="^/s/[A-Za-z0-9_-]+$")),
+        "null for a link made before addresses were kept: revoke it and make another.",
+    ),
+    "created_at": required(STAMP),
+    "expires_at": required(Maybe(STAMP), "null: never."),
+    "max_downloads": required(Maybe(Whole(minimum=1))),
+    "downloads": required(COUNT),
+    "has_password": required(Flag()),
 })
 
 ME = Shape({
@@ -226,6 +239,7 @@ COMPONENTS: dict[str, Kind] = {
     "FileUpdate": FILE_UPDATE,
     "LinkRequest": LINK_REQUEST,
     "Link": LINK,
+    "LinkList": Shape({"links": required(ListOf(Ref("Link")))}),
     "Me": ME,
     "TokenRequest": TOKEN_REQUEST,
     "NewToken": NEW_TOKEN,

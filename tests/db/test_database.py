@@ -10,6 +10,7 @@ import pytest
 
 from airlock.config import Settings
 from airlock.errors import Conflict, Gone
+from airlock.links import Offered
 from airlock.runtime import AirlockState, build_state
 from airlock.service import UploadOptions
 from tests.support import samples
@@ -80,11 +81,12 @@ def test_pagination_is_stable_for_equal_timestamps(state: AirlockState) -> None:
 def test_share_link_downloads_are_counted_atomically(state: AirlockState) -> None:
     user = state.accounts.add_user("dave", None)
     record = state.service.store(user, stage(state, samples.png()), "a.png", UploadOptions())
-    token, _ = state.service.create_link(user, record.id, {"expires_in": 60, "max_downloads": 5})
+    token = state.links.create(user, record.id, {"expires_in": 60, "max_downloads": 5}).token
+    assert token is not None
 
     def take(_: int) -> bool:
         try:
-            state.service.resolve_link(token)
+            state.links.open(token, Offered())
             return True
         except Gone:
             return False

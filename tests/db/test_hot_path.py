@@ -104,7 +104,8 @@ def test_prebuilt_lookups_answer_as_before(state: AirlockState) -> None:
     ]
     state.service.store(bob, stage(state, b"b" * 7), "b.txt", UploadOptions())
     mine = state.service.store(alice, stage(state, samples.png()), "l.png", UploadOptions())
-    token, _ = state.service.create_link(alice, mine.id, {"expires_in": 60})
+    token = state.links.create(alice, mine.id, {"expires_in": 60}).token
+    assert token is not None
     with state.db.read() as conn:
         found = repo.user_for_token(conn, secret_digest(secret))
         assert found is not None and found[0] == alice and found[2] is None

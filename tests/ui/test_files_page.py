@@ -59,15 +59,27 @@ def test_list_share_link_and_stranger(server: Airlock, browsing: Any) -> None:
     expect(dialog).to_be_visible()
     dialog.get_by_label("The link works for").select_option(label="1 day")
     dialog.get_by_role("button", name="Create link").click()
-    share_url = dialog.get_by_label("Share page (preview and download)")
+    fresh = dialog.locator(".link-fresh")
+    share_url = fresh.get_by_label("Share page address")
     expect(share_url).to_have_value(re.compile(r"/share/[A-Za-z0-9_-]+$"))
-    expect(dialog.get_by_label("Direct download")).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]+$"))
-    dialog.get_by_role("button", name="Copy").first.click()
-    expect(dialog.get_by_role("button", name="Copied")).to_be_visible()
+    expect(fresh.locator(".link-facts")).to_contain_text("works until")
+    expect(fresh.locator(".link-facts")).to_contain_text("0 downloads")
+    fresh.get_by_role("button", name="Copy", exact=True).click()
+    expect(fresh.get_by_role("button", name="Copied")).to_be_visible()
     url = share_url.input_value()
     assert page.evaluate("navigator.clipboard.readText()") == url
+    fresh.get_by_role("button", name="Copy download address").click()
+    direct = page.evaluate("navigator.clipboard.readText()")
+    assert re.search(r"/s/[A-Za-z0-9_-]+$", direct) and direct.endswith(url.rsplit("/", 1)[1])
+    fresh.get_by_role("button", name="QR code").click()
+    qr = fresh.get_by_role("img", name=f"QR code of {url}")
+    expect(qr).to_be_visible()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.link-fresh .link-qr-image');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     screenshot(page, "share-dialog")
-    dialog.get_by_role("button", name="Done").click()
+    dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
 
     # A stranger: a fresh context, no cookies.
@@ -179,7 +191,7 @@ def test_hostile_name_is_only_text(server: Airlock, browsing: Any, tmp_path: Pat
     row.get_by_role("button", name=f"Share {HOSTILE}").click()
     expect(page.locator("#share-dialog .dialog-filename")).to_have_text(HOSTILE)
     page.locator("#share-dialog").get_by_role("button", name="Create link").click()
-    share_url = page.get_by_label("Share page (preview and download)")
+    share_url = page.locator("#share-dialog .link-fresh").get_by_label("Share page address")
     expect(share_url).to_have_value(re.compile(r"/share/"))
     url = share_url.input_value()
 

@@ -59,9 +59,17 @@ class Link:
     id: str
     file_id: str
     created_at: dt.datetime
-    expires_at: dt.datetime
+    expires_at: dt.datetime | None  # None: never
     max_downloads: int | None
     downloads: int
+    token: str | None = None  # the address's secret; None for links made before it was kept
+    password_hash: str | None = None  # None: no password
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def used_up(self) -> bool:
+        return self.max_downloads is not None and self.downloads >= self.max_downloads
 
 
 @dataclass(frozen=True)

@@ -318,13 +318,34 @@ def add_link(conn: Connection, **values: Any) -> None:
 _LINK_BY_HASH = select(links).where(links.c.token_hash == bindparam("p_token_hash"))
 
 
+def _link(row: Row[Any]) -> Link:
+    return Link(
+        row.id, row.file_id, row.created_at, row.expires_at, row.max_downloads, row.downloads,
+        row.token, row.password_hash,
+    )  # fmt: skip
+
+
 def link_by_hash(conn: Connection, token_hash: str) -> Link | None:
     row = conn.execute(_LINK_BY_HASH, {"p_token_hash": token_hash}).first()
-    if not row:
-        return None
-    return Link(
-        row.id, row.file_id, row.created_at, row.expires_at, row.max_downloads, row.downloads
+    return _link(row) if row else None
+
+
+def link_by_id(conn: Connection, link_id: str) -> Link | None:
+    row = conn.execute(select(links).where(links.c.id == link_id)).first()
+    return _link(row) if row else None
+
+
+def links_of_file(conn: Connection, file_id: str) -> list[Link]:
+    """The File's share links, oldest first."""
+    rows = conn.execute(
+        select(links).where(links.c.file_id == file_id).order_by(links.c.created_at, links.c.id)
     )
+    return [_link(r) for r in rows]
+
+
+def delete_link(conn: Connection, link_id: str) -> bool:
+    """Remove a link; False when there was none."""
+    return bool(conn.execute(delete(links).where(links.c.id == link_id)).rowcount)
 
 
 def count_download(conn: Connection, link_id: str, now: dt.datetime) -> bool:
@@ -335,7 +356,7 @@ def count_download(conn: Connection, link_id: str, now: dt.datetime) -> bool:
         .where(
             and_(
                 links.c.id == link_id,
-                links.c.expires_at > now,
+                or_(links.c.expires_at.is_(None), links.c.expires_at > now),
                 or_(links.c.max_downloads.is_(None), links.c.downloads < links.c.max_downloads),
             )
         )

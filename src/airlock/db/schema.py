@@ -116,9 +116,13 @@ links = Table(
     Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # null: never
     Column("max_downloads", Integer, nullable=True),
     Column("downloads", Integer, nullable=False, default=0),
+    # The address's secret, so that its owner can copy it again (links made before it was
+    # kept have none); lookups go by ``token_hash``.
+    Column("token", String(64), nullable=True),
+    Column("password_hash", String(255), nullable=True),  # as account passwords; null: none
     Index("ix_links_file_id", "file_id"),
 )
 

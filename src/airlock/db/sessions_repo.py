@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from airlock.db.records import Session
 from airlock.db.schema import login_failures, sessions
@@ -44,10 +46,24 @@ def remove_expired(conn: Connection, now: dt.datetime) -> int:
 # Sign-in failures ----------------------------------------------------------------------------
 
 
-def failures(conn: Connection, key: str) -> tuple[int, dt.datetime] | None:
-    """``(failures, window_start)`` of ``key``, or None when it has none on record."""
-    row = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
+def failures(
+    conn: Connection, key: str, lock: bool = False
+) -> tuple[int, dt.datetime] | None:
+    """``(failures, window_start)`` of ``key``, or None when it has none on record; ``lock``:
+    the row stays locked until the transaction ends (PostgreSQL; SQLite's write transactions
+    are serial anyway)."""
+    query = select(login_failures).where(login_failures.c.key == key)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return (row.failures, row.window_start) if row else None
+
+
+def ensure_failures(conn: Connection, key: str, now: dt.datetime) -> None:
+    """A row for ``key`` (0 failures since ``now``) unless it has one: so that concurrent
+    counters of a new key lock one row instead of racing to insert it."""
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(login_failures)
+    conn.execute(
+        insert.values(key=key, failures=0, window_start=now).on_conflict_do_nothing()
+    )
 
 
 def set_failures(conn: Connection, key: str, count: int, window_start: dt.datetime) -> None:

@@ -15,7 +15,7 @@ from airlock.web.auth import current_user
 from airlock.web.body import body_chunks_for, check_declared_length, json_body
 from airlock.web.errors import render, translate_within
 from airlock.web.openapi import openapi_document
-from airlock.web.present import file_here, mounted, share_url
+from airlock.web.present import file_here, link_json, mounted
 from airlock.web.serving import send_file_bytes, send_thumbnail
 from airlock.web.state import state
 
@@ -110,10 +110,26 @@ def file_thumbnail(file_id: str) -> Response:
 @api.post("/files/<file_id>/links")
 def create_link(file_id: str) -> Response:
     user = current_user()
-    token, expires_at = state().service.create_link(user, file_id, json_body())
-    response = jsonify({"url": share_url(token), "expires_at": rfc3339(expires_at)})
+    link = state().links.create(user, file_id, json_body())
+    response = jsonify(link_json(link))
     response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@api.get("/files/<file_id>/links")
+def list_links(file_id: str) -> Response:
+    user = current_user()
+    links = state().links.of_file(user, file_id)
+    response = jsonify({"links": [link_json(link) for link in links]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.delete("/links/<link_id>")
+def revoke_link(link_id: str) -> Response:
+    state().links.revoke(current_user(), link_id)
+    return Response(status=204)
 
 
 @api.get("/me")

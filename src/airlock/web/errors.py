@@ -39,7 +39,7 @@ def render(exc: errors.AirlockError, **extra: object) -> Response:
     if isinstance(exc, (errors.RateLimited, errors.Unavailable)):
         response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthorized):
-        response.headers["WWW-Authenticate"] = 'Bearer realm="airlock"'
+        response.headers["WWW-Authenticate"] = exc.challenge
     if isinstance(exc, errors.RequestTimeout):  # the rest of the body is not waited for
         response.headers["Connection"] = "close"
     response.headers["Cache-Control"] = "no-store"

@@ -349,7 +349,24 @@ def file_paths() -> Json:
                     "201": json_response("The link.", schema_ref("Link")),
                     **errors(400, 401, 403, 404, 410, 415),
                 },
-                body=json_body(schema_ref("LinkRequest"), "Lifetime and optional download cap."),
+                body=json_body(schema_ref("LinkRequest"),
+                               "Lifetime, and an optional download cap and password."),
+            ),  # fmt: skip
+            "get": operation(
+                "listLinks", "links", "The File's share links",
+                {
+                    "200": json_response("Oldest first, spent and expired ones included.",
+                                         schema_ref("LinkList")),
+                    **errors(401, 403, 404),
+                },
+            ),  # fmt: skip
+        },
+        f"{API}/links/{{link_id}}": {
+            "delete": operation(
+                "revokeLink", "links", "Revoke a share link",
+                {"204": {"description": "Revoked: its address answers 404 from now on."},
+                 **errors(401, 404)},
+                params=[parameter("path", "link_id", "A link's `id`.", ID)],
             ),  # fmt: skip
         },
     }
@@ -358,12 +375,13 @@ def file_paths() -> Json:
 def public_paths() -> Json:
     return {
         "/s/{token}": byte_operations(
-            "getSharedFile", "links", "A share link's File, no login", 404, 410,
+            "getSharedFile", "links", "A share link's File, no login", 401, 404, 410, 429,
             params=[parameter("path", "token", "The link's token.", TOKEN)],
             description="Counts one download. 410 `gone` once expired or used up; 404 for a "
-            "forged token.",
+            "forged or revoked token; 401 `unauthorized` for a link with a password until it "
+            "is given (HTTP Basic, any user name; or the share page's unlock cookie).",
             head_description="Like `GET`, but does not count a download.",
-            security=PUBLIC,
+            security=[{}, {"linkPassword": []}],
         ),  # fmt: skip
         "/f/{id}/{name}": byte_operations(
             "getPublicFile", "files", "A public File, no login", 404, 410,
@@ -620,6 +638,11 @@ def _document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "An API token (`airlock token create NAME` or "
                     "`POST /api/v1/tokens`).",
+                },
+                "linkPassword": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "A share link's password (any user name).",
                 },
                 "cookieAuth": {
                     "type": "apiKey",

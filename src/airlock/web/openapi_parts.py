@@ -54,7 +54,10 @@ def header(description: str, schema: Json | None = None, required: bool = False)
 
 # Headers some error statuses carry besides ``Cache-Control: no-store``.
 _ERROR_HEADERS: dict[int, Json] = {
-    401: {"WWW-Authenticate": header('`Bearer realm="airlock"`.', required=True)},
+    401: {"WWW-Authenticate": header(
+        '`Bearer realm="airlock"`; `Basic realm="airlock share link"` for a share link that '
+        "needs its password.", required=True,
+    )},
     405: {"Allow": header("The methods the path does accept.", required=True)},
     429: {"Retry-After": header("Seconds to wait.", {"type": "integer"}, required=True)},
 }

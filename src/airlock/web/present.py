@@ -11,7 +11,7 @@ from flask import g, request, url_for
 from werkzeug.routing import BuildError
 
 from airlock.core.timefmt import rfc3339
-from airlock.db.records import FileRecord
+from airlock.db.records import FileRecord, Link
 from airlock.shapes import API
 
 
@@ -73,3 +73,16 @@ def file_url(record: FileRecord) -> str:
 def share_url(token: str) -> str:
     """A share link's path on this app."""
     return f"{request.script_root}/s/{token}"
+
+
+def link_json(link: Link) -> dict[str, Any]:
+    """API.md's share link object (``shapes.LINK``)."""
+    return {
+        "id": link.id,
+        "url": share_url(link.token) if link.token else None,
+        "created_at": rfc3339(link.created_at),
+        "expires_at": rfc3339(link.expires_at),
+        "max_downloads": link.max_downloads,
+        "downloads": link.downloads,
+        "has_password": link.password_hash is not None,
+    }

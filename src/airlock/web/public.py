@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from airlock.links import Offered, cookie_name
 from airlock.web.errors import translate_within
 from airlock.web.serving import send_file_bytes
 from airlock.web.state import state
@@ -11,10 +12,19 @@ from airlock.web.state import state
 public = translate_within(Blueprint("airlock_public", __name__))
 
 
+def offered(token: str) -> Offered:
+    """What this request offers for a share link's password: HTTP Basic credentials (any
+    user name) and the unlock cookie the share page set."""
+    auth = request.authorization
+    password = auth.password if auth is not None and auth.type == "basic" else None
+    return Offered(password, request.cookies.get(cookie_name(token)),
+                   request.remote_addr or "unknown")  # fmt: skip
+
+
 @public.get("/s/<token>")
 def shared(token: str) -> Response:
     # HEAD looks without spending one of a link's limited downloads.
-    record = state().service.resolve_link(token, count=request.method != "HEAD")
+    record = state().links.open(token, offered(token), count=request.method != "HEAD")
     return send_file_bytes(record)
 
 

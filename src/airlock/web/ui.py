@@ -9,17 +9,27 @@ only ever set it as ``textContent``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import segno
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from airlock.core import filetypes
 from airlock.db.records import FileRecord, User
-from airlock.errors import AirlockError, Forbidden
+from airlock.errors import (
+    AirlockError,
+    Forbidden,
+    NotFound,
+    PasswordRequired,
+    RateLimited,
+    Unauthorized,
+)
+from airlock.links import Offered, cookie_name
 from airlock.web.auth import csrf_token, session_user
 from airlock.web.state import state
 
@@ -48,6 +58,9 @@ _PREVIEW_KINDS = (
     ("image/", "image"), ("audio/", "audio"), ("video/", "video"), ("application/pdf", "pdf"),
     ("text/", "text"), ("application/json", "text"),
 )  # fmt: skip
+LINK_LIFETIMES = ((3600, "1 hour"), (86400, "1 day"), (604800, "1 week"),
+                  (2592000, "30 days"), (31536000, "1 year"))  # fmt: skip
+DEFAULT_LINK_LIFETIME = 604800
 EXPIRY_CHOICES = (("", "Never"), ("3600", "1 hour"), ("86400", "1 day"),
                   ("604800", "1 week"), ("2592000", "30 days"))  # fmt: skip
 
@@ -103,7 +116,24 @@ def when(moment: dt.datetime | None) -> str:
 @ui.context_processor
 def _chrome() -> dict[str, Any]:
     user = session_user()
-    return {"user": user, "csrf": csrf_token() if user else None}
+    return {"user": user, "csrf": csrf_token() if user else None,
+            "link_expiry_choices": link_expiry_choices()}  # fmt: skip
+
+
+def link_expiry_choices() -> list[tuple[str, str, bool]]:
+    """The share dialog's lifetimes (value, label, preselected): those within the longest
+    lifetime configured, and "Never" where there is none."""
+    longest = state().settings.max_link_lifetime
+    choices = [(str(s), label, s == DEFAULT_LINK_LIFETIME) for s, label in LINK_LIFETIMES
+               if not longest or s <= longest]  # fmt: skip
+    if not choices:
+        choices = [(str(longest), f"{longest} seconds", True)]
+    if not longest:
+        choices.append(("", "Never", False))
+    if not any(chosen for _, _, chosen in choices):
+        value, label, _ = choices[-1]
+        choices[-1] = (value, label, True)
+    return choices
 
 
 def safe_next(target: str | None, default: str = "/upload") -> str:
@@ -189,11 +219,15 @@ def admin() -> str:
 @ui.get("/share/<token>")
 def share(token: str) -> str:
     """A share link's page: viewing it spends none of the link's downloads, so a preview (which
-    fetches the bytes) is only embedded when the link has no download limit."""
-    record, link = state().service.link_info(token)
+    fetches the bytes) is only embedded when the link has no download limit. A link with a
+    password shows nothing of its File until the password is given (``unlock_share``)."""
+    links = state().links
+    record, link = links.look(token)
+    if not links.unlocked(link, Offered(cookie=request.cookies.get(cookie_name(token)))):
+        return render_template("share_locked.html", token=token, error=None)
     base = "/s/" + quote(token, safe="")
     limited = link.max_downloads is not None
-    ends = min(link.expires_at, record.expires_at) if record.expires_at else link.expires_at
+    ends = min((t for t in (link.expires_at, record.expires_at) if t is not None), default=None)
     return render_template(
         "share.html",
         file=record,
@@ -205,6 +239,46 @@ def share(token: str) -> str:
             max(link.max_downloads - link.downloads, 0) if link.max_downloads is not None else None
         ),
     )
+
+
+@ui.post("/share/<token>")
+def unlock_share(token: str) -> Any:
+    """The share page's password form: a right password sets the link's unlock cookie and
+    goes back to the page; the password travels in the body only, never in an address."""
+    try:
+        name, value, lifetime = state().links.unlock(token, Offered(
+            password=request.form.get("password", ""), address=request.remote_addr or "unknown",
+        ))  # fmt: skip
+    except PasswordRequired:
+        error = "That is not the password of this link."
+        return render_template("share_locked.html", token=token, error=error), 401
+    except RateLimited as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        error = f"Too many wrong passwords. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        page = render_template("share_locked.html", token=token, error=error)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
+    response = redirect(url_for("airlock_ui.share", token=token), 303)
+    response.set_cookie(name, value, max_age=lifetime, path="/", httponly=True, samesite="Lax",
+                        secure=state().settings.cookie_secure or request.is_secure)  # fmt: skip
+    return response
+
+
+@ui.get("/links/<link_id>/qr.svg")
+def link_qr(link_id: str) -> Response:
+    """A QR code of a link's share page address, for its owner (an SVG without script)."""
+    user = session_user()
+    if user is None:
+        raise Unauthorized()
+    link = state().links.get(user, link_id)
+    if link.token is None:
+        raise NotFound("This link's address was not kept.")
+    address = request.url_root.rstrip("/") + url_for("airlock_ui.share", token=link.token)
+    out = io.BytesIO()
+    segno.make(address, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False,
+                                        title="QR code of the share link")  # fmt: skip
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
 @ui.get("/public/<file_id>")

@@ -2,9 +2,10 @@
 // and the storage used against the quota.
 
 import {
-  ApiError, announce, api, copyText, describeError, formatBytes, formatDate, fromTemplate,
-  setupDialog, showFormError,
+  ApiError, announce, api, describeError, formatBytes, formatDate, fromTemplate, setupDialog,
+  showFormError,
 } from "./common.js";
+import { openShare } from "./links.js";
 
 const PAGE_SIZE = 20;
 const STATIC = "/static/img/";
@@ -22,7 +23,6 @@ const quotaBar = document.getElementById("quota-bar");
 
 const renameDialog = setupDialog(document.getElementById("rename-dialog"));
 const deleteDialog = setupDialog(document.getElementById("delete-dialog"));
-const shareDialog = setupDialog(document.getElementById("share-dialog"));
 
 // The cursor of each page seen so far (the first page has none), and the next page's.
 let cursors = [null];
@@ -186,7 +186,7 @@ function fillRow(row, file) {
   toggle.onclick = () => changeVisibility(row, file, makePublic ? "public" : "private");
   const share = row.querySelector(".action-share");
   share.setAttribute("aria-label", `Share ${file.name}`);
-  share.onclick = () => openShare(file, share);
+  share.onclick = () => openShare(file);
   const rename = row.querySelector(".action-rename");
   rename.setAttribute("aria-label", `Rename ${file.name}`);
   rename.onclick = () => openRename(row, file);
@@ -281,70 +281,6 @@ deleteForm.addEventListener("submit", async (event) => {
     showFormError(deleteForm, describeError(err));
   }
 });
-
-// -- share -------------------------------------------------------------------------------------
-
-let sharing = null;
-const shareForm = document.getElementById("share-form");
-const shareResult = document.getElementById("share-result");
-
-function openShare(file) {
-  sharing = file;
-  shareDialog.querySelector(".dialog-filename").textContent = file.name;
-  shareForm.hidden = false;
-  shareResult.hidden = true;
-  shareForm.reset();
-  showFormError(shareForm, "");
-  shareDialog.showModal();
-}
-
-shareForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  if (!sharing) return;
-  const expiresIn = parseInt(shareForm.elements.expires_in.value, 10);
-  const limitText = shareForm.elements.max_downloads.value.trim();
-  let maxDownloads = null;
-  if (limitText) {
-    maxDownloads = Number(limitText);
-    if (!Number.isInteger(maxDownloads) || maxDownloads < 1) {
-      showFormError(shareForm, "The download limit must be a whole number of at least 1, or empty.");
-      shareForm.elements.max_downloads.focus();
-      return;
-    }
-  }
-  try {
-    const link = await api(`/api/v1/files/${encodeURIComponent(sharing.id)}/links`,
-      { method: "POST", json: { expires_in: expiresIn, max_downloads: maxDownloads } });
-    const token = link.url.replace(/^\/s\//, "");
-    const pageUrl = new URL(`/share/${token}`, window.location.origin).href;
-    const directUrl = new URL(link.url, window.location.origin).href;
-    document.getElementById("share-page-url").value = pageUrl;
-    document.getElementById("share-direct-url").value = directUrl;
-    document.getElementById("share-open").href = pageUrl;
-    const limit = maxDownloads ? `, or after ${maxDownloads} download${maxDownloads === 1 ? "" : "s"}` : "";
-    document.getElementById("share-expires").textContent =
-      `The link stops working on ${formatDate(link.expires_at)}${limit}.`;
-    shareForm.hidden = true;
-    shareResult.hidden = false;
-    document.getElementById("share-page-url").select();
-    document.getElementById("share-page-url").focus();
-    announce("Share link created.");
-  } catch (err) {
-    if (handleAuth(err)) return;
-    showFormError(shareForm, describeError(err));
-  }
-});
-
-for (const button of shareDialog.querySelectorAll("[data-copy]")) {
-  button.addEventListener("click", async () => {
-    const field = document.getElementById(button.dataset.copy);
-    const ok = await copyText(field.value);
-    if (!ok) field.select();
-    button.textContent = ok ? "Copied" : "Press Ctrl+C";
-    announce(ok ? "Copied to the clipboard." : "Copying failed; the address is selected, press Ctrl+C.");
-    window.setTimeout(() => { button.textContent = "Copy"; }, 2000);
-  });
-}
 
 // -- quota, search, pages ----------------------------------------------------------------------
 

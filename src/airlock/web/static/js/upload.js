@@ -6,6 +6,7 @@ import {
   ApiError, announce, describeError, formatBytes, formatDuration, fromTemplate,
 } from "./common.js";
 import { DirectUpload } from "./direct.js";
+import { copyNewLink, openShare } from "./links.js";
 import { Cancelled, TusUpload, UploadStore, fingerprint, probe, terminate } from "./tus.js";
 
 const PARALLEL = 3;
@@ -115,6 +116,15 @@ class Item {
       this.link.target = "_blank";
       this.link.rel = "noopener";
       this.link.hidden = false;
+      const stored = { id: fileId, name: this.file.name };
+      const copyLink = this.row.querySelector(".upload-copy-link");
+      copyLink.setAttribute("aria-label", `Copy a share link to ${this.file.name}`);
+      copyLink.addEventListener("click", () => copyNewLink(stored, copyLink));
+      copyLink.hidden = false;
+      const share = this.row.querySelector(".upload-share");
+      share.setAttribute("aria-label", `Share ${this.file.name}`);
+      share.addEventListener("click", () => openShare(stored));
+      share.hidden = false;
       announce(`${this.file.name} uploaded.`);
     } catch (err) {
       if (err instanceof Cancelled) {

@@ -1,0 +1,208 @@
+"""Share links: addresses (``/s/TOKEN``) that serve a File without an account.
+
+A link's owner sees its links again (with the address, kept so that it can be copied again),
+and revokes them. A link may expire or not (where ``AIRLOCK_MAX_LINK_LIFETIME`` is 0), may
+allow a limited number of downloads (counted atomically), and may need a password: kept hashed
+like account passwords, asked on the share page or sent as HTTP Basic credentials, never in
+the address, and tried a limited number of times per link and per client address. Once given,
+an unlock cookie (signed with the password's own hash, so it dies with the link) spares the
+visitor the password for an hour.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airlock.attempts import Attempts
+from airlock.config import Settings
+from airlock.core.ids import new_id, new_secret, same_secret, secret_digest
+from airlock.core.passwords import hash_password, verify_password
+from airlock.core.timefmt import parse_seconds
+from airlock.db import repo
+from airlock.db.engine import Database
+from airlock.db.records import FileRecord, Link, User
+from airlock.errors import BadRequest, Forbidden, Gone, NotFound, PasswordRequired
+from airlock.service import Service
+from airlock.shapes import LINK_REQUEST
+
+UNLOCK_LIFETIME = 3600  # seconds an unlock cookie spares its visitor the password
+ADDRESS_FACTOR = 5  # an address may try this many times a link's limit, over all links
+LONGEST = 100 * 365 * 24 * 3600  # seconds, where the settings set no longest lifetime
+
+
+@dataclass(frozen=True)
+class Offered:
+    """What a visitor offers for a link with a password: the password itself (HTTP Basic),
+    the unlock cookie's value, and where the request came from (for the attempt limits)."""
+
+    password: str | None = None
+    cookie: str | None = None
+    address: str = "unknown"
+
+
+class Links:
+    """Create, list, revoke and open share links."""
+
+    def __init__(
+        self, settings: Settings, db: Database, service: Service,
+        clock: Callable[[], dt.datetime],
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.db = db
+        self.service = service
+        self.clock = clock
+        self.attempts = Attempts(db, clock)
+
+    # The owner's side ----------------------------------------------------------------------
+
+    def create(self, user: User, file_id: str, body: dict[str, Any]) -> Link:
+        """A new link to a File of ``user``'s from a ``LinkRequest`` body: ``expires_in``
+        seconds from now, at most the longest lifetime configured (null: never, where the
+        settings set none), for at most ``max_downloads`` downloads (null: any number), with
+        ``password`` if given. ``NotFound`` for a File ``user`` does not own comes before any
+        check of the body."""
+        self.service.owned(user, file_id)
+        values = LINK_REQUEST.parse(body)
+        now = self.clock()
+        longest = self.settings.max_link_lifetime
+        if values["expires_in"] is None:
+            if longest:
+                raise BadRequest(
+                    f"Share links here expire within {longest} seconds: send expires_in.",
+                    field="expires_in",
+                )
+            expires_at = None
+        else:
+            seconds = parse_seconds(values["expires_in"], "expires_in", longest or LONGEST)
+            expires_at = now + dt.timedelta(seconds=seconds)
+        password = values.get("password")
+        token = new_secret("")
+        link = Link(
+            id=new_id(), file_id=file_id, created_at=now, expires_at=expires_at,
+            max_downloads=values.get("max_downloads"), downloads=0, token=token,
+            password_hash=hash_password(password) if password else None,
+        )  # fmt: skip
+        with self.db.write() as conn:
+            repo.add_link(
+                conn, id=link.id, file_id=file_id, token_hash=secret_digest(token),
+                created_at=now, expires_at=expires_at, max_downloads=link.max_downloads,
+                token=token, password_hash=link.password_hash,
+            )  # fmt: skip
+        return link
+
+    def of_file(self, user: User, file_id: str) -> list[Link]:
+        """The links to a File of ``user``'s, oldest first, spent and expired ones included
+        (until gc removes the expired)."""
+        self.service.owned(user, file_id)
+        with self.db.read() as conn:
+            return repo.links_of_file(conn, file_id)
+
+    def get(self, user: User, link_id: str) -> Link:
+        """A link to a File of ``user``'s (or any, for an admin); ``NotFound`` for anyone
+        else's, as for a link that does not exist."""
+        with self.db.read() as conn:
+            link = repo.link_by_id(conn, link_id)
+        if link is None:
+            raise NotFound("No such link.")
+        try:
+            self.service.owned(user, link.file_id)
+        except (NotFound, Forbidden):
+            raise NotFound("No such link.") from None
+        return link
+
+    def revoke(self, user: User, link_id: str) -> None:
+        """Delete a link to a File of ``user``'s (or any, for an admin): its address answers
+        404 from now on. ``NotFound`` for anyone else's, as for a link that does not exist."""
+        self.get(user, link_id)
+        with self.db.write() as conn:
+            if not repo.delete_link(conn, link_id):
+                raise NotFound("No such link.")
+
+    # The visitor's side --------------------------------------------------------------------
+
+    def open(self, token: str, offered: Offered, count: bool = True) -> FileRecord:
+        """The File behind a share token, counting one download atomically (unless ``count``
+        is False). ``NotFound`` for a forged or revoked token, ``Gone`` once expired or used
+        up, ``PasswordRequired`` until a link's password is offered (``RateLimited`` past the
+        attempts allowed)."""
+        record, link = self.look(token)
+        if not self.unlocked(link, offered):
+            raise PasswordRequired()
+        if count:
+            with self.db.write() as conn:
+                if not repo.count_download(conn, link.id, self.clock()):
+                    raise Gone("This link has been used up.")
+        return record
+
+    def look(self, token: str) -> tuple[FileRecord, Link]:
+        """The File and the link behind a share token, spending nothing and asking for no
+        password (for the share page, which shows only that a password is needed); errors
+        as ``open``."""
+        if not token or len(token) > 128:
+            raise NotFound("No such link.")
+        now = self.clock()
+        with self.db.read() as conn:
+            link = repo.link_by_hash(conn, secret_digest(token))
+            record = repo.get_file(conn, link.file_id) if link is not None else None
+        if link is None or record is None:
+            raise NotFound("No such link.")
+        if link.expired(now):
+            raise Gone("This link has expired.")
+        self.service.servable(record)
+        if link.used_up():
+            raise Gone("This link has been used up.")
+        if record.expired(now):
+            raise Gone("This file has expired.")
+        return record, link
+
+    def unlocked(self, link: Link, offered: Offered) -> bool:
+        """Whether ``offered`` opens ``link``: it has no password, the unlock cookie is
+        valid, or the password is right (a wrong one counts against the link and the
+        address; ``RateLimited`` once they are used up)."""
+        if link.password_hash is None:
+            return True
+        if offered.cookie and self._valid_cookie(link, offered.cookie):
+            return True
+        if offered.password is None:
+            return False
+        limits = [
+            (f"link:{link.id}", self.settings.login_attempts),
+            (f"link-addr:{offered.address[:100]}", self.settings.login_attempts * ADDRESS_FACTOR),
+        ]
+        self.attempts.take(limits, "Too many wrong passwords for this link; try again later.")
+        if not verify_password(offered.password, link.password_hash):
+            return False
+        self.attempts.succeeded(limits)
+        return True
+
+    def unlock(self, token: str, offered: Offered) -> tuple[str, str, int]:
+        """For the share page's password form: the unlock cookie's name, value and lifetime
+        in seconds when ``offered.password`` is right; ``PasswordRequired`` when wrong."""
+        _record, link = self.look(token)
+        if not self.unlocked(link, offered) or link.password_hash is None:
+            raise PasswordRequired("Wrong password.")
+        expires = int(self.clock().timestamp()) + UNLOCK_LIFETIME
+        return cookie_name(token), f"{expires}.{_signature(link, expires)}", UNLOCK_LIFETIME
+
+    def _valid_cookie(self, link: Link, value: str) -> bool:
+        stamp, _, signature = value.partition(".")
+        if not stamp.isdigit() or int(stamp) <= self.clock().timestamp():
+            return False
+        return same_secret(signature, _signature(link, int(stamp)))
+
+
+def cookie_name(token: str) -> str:
+    """The unlock cookie of the link behind ``token`` (named without the secret itself)."""
+    return "airlock_link_" + secret_digest(token)[:16]
+
+
+def _signature(link: Link, expires: int) -> str:
+    assert link.password_hash is not None
+    mac = hmac.new(link.password_hash.encode(), f"{link.id}.{expires}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
