@@ -53,18 +53,32 @@ FILE_UPDATE = Shape(
     min_properties=1,
 )
 
+_LINK_PASSWORD = optional(
+    Text(min_length=1, max_length=1024),
+    "The visitor must give it (HTTP Basic credentials, any user name, or the share page's "
+    "form); kept hashed.",
+)
+_LINK_LIFETIME = required(
+    Maybe(Whole(minimum=1, unit="seconds")),
+    "Seconds; at most the server's longest link lifetime (`AIRLOCK_MAX_LINK_LIFETIME`, one year "
+    "by default). null: never, where that setting is 0 (no longest lifetime).",
+)
+MAX_LINK_FILES = 100
+
 LINK_REQUEST = Shape({
-    "expires_in": required(
-        Maybe(Whole(minimum=1, unit="seconds")),
-        "Seconds; at most the server's longest link lifetime (`AIRLOCK_MAX_LINK_LIFETIME`, "
-        "one year by default). null: never, where that setting is 0 (no longest lifetime).",
-    ),
+    "expires_in": _LINK_LIFETIME,
     "max_downloads": optional(Maybe(Whole(minimum=1, maximum=MAX_DOWNLOADS))),
-    "password": optional(
-        Text(min_length=1, max_length=1024),
-        "The visitor must give it (HTTP Basic credentials, any user name, or the share "
-        "page's form); kept hashed.",
+    "password": _LINK_PASSWORD,
+})
+
+LINKS_REQUEST = Shape({
+    "files": required(
+        ListOf(ID, min_items=1, max_items=MAX_LINK_FILES),
+        "Ids of the caller's Files, in the order the link lists them (repeats count once).",
     ),
+    "expires_in": _LINK_LIFETIME,
+    "max_downloads": optional(Maybe(Whole(minimum=1, maximum=MAX_DOWNLOADS))),
+    "password": _LINK_PASSWORD,
 })
 
 TOKEN_REQUEST = Shape({"name": required(Text(min_length=1, max_length=255, not_blank=True))})
@@ -147,6 +161,7 @@ LINK = Shape({
     "max_downloads": required(Maybe(Whole(minimum=1))),
     "downloads": required(COUNT),
     "has_password": required(Flag()),
+    "files": required(ListOf(ID), "The ids of the Files it serves, in order."),
 })
 
 ME = Shape({
@@ -238,6 +253,7 @@ COMPONENTS: dict[str, Kind] = {
     }),
     "FileUpdate": FILE_UPDATE,
     "LinkRequest": LINK_REQUEST,
+    "LinksRequest": LINKS_REQUEST,
     "Link": LINK,
     "LinkList": Shape({"links": required(ListOf(Ref("Link")))}),
     "Me": ME,

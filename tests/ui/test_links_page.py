@@ -152,3 +152,37 @@ def test_the_share_dialog_by_keyboard_and_on_a_phone(server: Airlock, browsing: 
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(share).to_be_focused()
+
+
+def test_a_three_file_link_downloads_as_one_zip(server: Airlock, browsing: Any) -> None:
+    import io
+    import zipfile
+
+    from tests.ui import samples
+
+    user = server.new_user("bundler")
+    contents = {
+        "agenda.txt": b"1. welcome\n2. the plan\n",
+        "slides.pdf": samples.pdf(),
+        "photo.png": samples.photo(300, 200, seed=4),
+    }
+    ids = [server.upload(user, name, data)["id"] for name, data in contents.items()]
+    link = server.api(user, "POST", "/api/v1/links",
+                      json={"files": ids, "expires_in": 3600}).json()  # fmt: skip
+    page = browsing().page()
+    page.goto("/share/" + link["url"].removeprefix("/s/"))
+    expect(page.get_by_role("heading", name="3 files")).to_be_visible()
+    items = page.get_by_role("list", name="Files").get_by_role("listitem")
+    expect(items).to_have_count(3)
+    for name in contents:
+        expect(page.get_by_role("link", name=f"Download {name}")).to_be_visible()
+    screenshot(page, "share-several")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download all (zip)").click()
+    assert download.value.suggested_filename == "3 files.zip"
+    with zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes())) as archive:
+        got = {info.filename: sha256(archive.read(info)) for info in archive.infolist()}
+    assert got == {name: sha256(data) for name, data in contents.items()}
+    with page.expect_download() as one:
+        page.get_by_role("link", name="Download photo.png").click()
+    assert sha256(Path(one.value.path()).read_bytes()) == sha256(contents["photo.png"])

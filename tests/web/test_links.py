@@ -5,6 +5,9 @@ as HTTP Basic credentials, never in the address, tried a limited number of times
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -15,7 +18,7 @@ from tests.conftest import Clock, MakeApp, add_user
 from tests.support import samples
 
 LINK_FIELDS = {"id", "url", "created_at", "expires_at", "max_downloads", "downloads",
-               "has_password"}  # fmt: skip
+               "has_password", "files"}  # fmt: skip
 
 
 def put(client: FlaskClient, auth: dict[str, str], name: str, data: bytes) -> dict[str, Any]:
@@ -168,3 +171,121 @@ def test_the_qr_code_is_the_owners(
     client.delete("/api/v1/session", headers={"X-CSRF-Token": signed.json["csrf_token"]})
     client.post("/api/v1/session", json={"username": "bob", "password": "correct horse battery"})
     assert client.get(qr).status_code == 404
+
+
+# Links to several Files ---------------------------------------------------------------------
+
+
+def zip_members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def test_one_link_for_several_files_is_a_zip(
+    client: FlaskClient, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    a = put(client, alice, "notes.txt", b"first\n")
+    b = put(client, alice, "picture.png", samples.png(30, 20))
+    c = client.post("/api/v1/files", headers=alice, data={
+        "file": (io.BytesIO(b"second\n"), "NOTES.txt")}).json["files"][0]  # fmt: skip
+    r = client.post("/api/v1/links", headers=alice, json={
+        "files": [a["id"], b["id"], c["id"], a["id"]], "expires_in": 600, "max_downloads": 3})
+    assert r.status_code == 201, r.json
+    link = r.json
+    assert link["files"] == [a["id"], b["id"], c["id"]]  # a repeat counts once
+    got = client.get(link["url"])
+    assert got.status_code == 200 and got.mimetype == "application/zip"
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert int(got.headers["Content-Length"]) == len(got.data)
+    members = zip_members(got.data)
+    assert members == {"notes.txt": b"first\n", "picture.png": samples.png(30, 20),
+                       "NOTES (2).txt": b"second\n"}  # fmt: skip
+    one = client.get(f"{link['url']}/{b['id']}")
+    assert one.status_code == 200 and one.data == samples.png(30, 20)
+    assert client.get(f"{link['url']}/{put(client, alice, 'x.txt', b'x')['id']}").status_code == 404
+    # The zip and the one File were a download each: one left.
+    listed = client.get(f"/api/v1/files/{c['id']}/links", headers=alice).json["links"]
+    assert [(x["id"], x["downloads"]) for x in listed] == [(link["id"], 2)]
+    assert client.head(link["url"]).status_code == 200  # a look spends nothing
+    assert client.get(link["url"]).status_code == 200
+    assert client.get(link["url"]).status_code == 410
+    # Only one's own Files go into a link.
+    r = client.post("/api/v1/links", headers=bob, json={"files": [a["id"]], "expires_in": 60})
+    assert r.status_code == 404 and r.json["error"]["details"]["file"] == a["id"]
+
+
+def test_a_deleted_file_leaves_the_link_to_several(
+    client: FlaskClient, alice: dict[str, str]
+) -> None:
+    a = put(client, alice, "a.txt", b"a\n")
+    b = put(client, alice, "b.txt", b"b\n")
+    link = client.post("/api/v1/links", headers=alice,
+                       json={"files": [a["id"], b["id"]], "expires_in": 600}).json  # fmt: skip
+    assert client.delete(f"/api/v1/files/{a['id']}", headers=alice).status_code == 204
+    assert zip_members(client.get(link["url"]).data) == {"b.txt": b"b\n"}
+    page = client.get("/share/" + link["url"].removeprefix("/s/"))
+    assert page.status_code == 200 and b"b.txt" in page.data and b"a.txt" not in page.data
+    assert client.delete(f"/api/v1/files/{b['id']}", headers=alice).status_code == 204
+    assert client.get(link["url"]).status_code == 410
+
+
+def test_a_zip_past_4_gib_streams_as_zip64(make_app: MakeApp, tmp_path: Path) -> None:
+    """A File of 4.5 GiB (a sparse object put in place) and a small one, zipped while sent:
+    the archive is zip64, its members intact, and the body streamed, never held whole."""
+    import datetime as dt
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    from airlock.core.ids import new_id
+    from airlock.db import repo
+    from airlock.db.records import FileRecord
+
+    app = make_app()
+    st = app.extensions["airlock"]
+    auth = add_user(app, "big")
+    client = app.test_client()
+    small = put(client, auth, "small.txt", b"small\n")
+    size = 4 * 2**30 + 2**29
+    key = new_id()
+    path = st.storage.path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.truncate(size)  # sparse: no 4.5 GiB written to disk
+    user = st.accounts.user("big")
+    with st.db.write() as conn:
+        repo.add_file_record(conn, FileRecord(
+            id=new_id(), owner_id=user.id, owner="big", name="huge.bin", size=size,
+            sha256="0" * 64, content_type="application/octet-stream", visibility="private",
+            storage_key=key, created_at=dt.datetime.now(dt.UTC), expires_at=None,
+        ))  # fmt: skip
+        huge = repo.list_files(conn, user.id, 10, None)[0]
+    link = client.post("/api/v1/links", headers=auth, json={
+        "files": [huge.id, small["id"]], "expires_in": 600}).json  # fmt: skip
+
+    out = tmp_path / "out.zip"
+    app_iter, status, headers = run_wsgi_app(
+        app, EnvironBuilder(path=link["url"]).get_environ(), buffered=False
+    )
+    assert status.startswith("200"), status
+    written = 0
+    with open(out, "wb") as fh:
+        for chunk in app_iter:
+            if chunk.count(0) == len(chunk):
+                fh.seek(len(chunk), io.SEEK_CUR)  # keep the copy sparse too
+            else:
+                fh.write(chunk)
+            written += len(chunk)
+        fh.truncate(written)
+    getattr(app_iter, "close", lambda: None)()
+    assert written == int(dict(headers)["Content-Length"])
+    with zipfile.ZipFile(out) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+        assert infos["huge.bin"].file_size == size
+        assert archive.read("small.txt") == b"small\n"
+        with archive.open("huge.bin") as member:  # reads it all, checking its CRC at the end
+            total = 0
+            while block := member.read(8 * 2**20):
+                total += len(block)
+        assert total == size

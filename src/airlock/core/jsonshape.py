@@ -227,6 +227,22 @@ class ListOf(Kind):
         out["items"] = self.kind.schema()
         return out
 
+    def parse(self, value: Any) -> list[Any]:
+        count = f"{self.min_items} to {self.max_items}" if self.max_items is not None else (
+            f"at least {self.min_items}"
+        )
+        if not isinstance(value, list) or not (
+            self.min_items <= len(value) <= (self.max_items or len(value))
+        ):
+            raise Invalid(f"must be a list of {count} items")
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(self.kind.parse(item))
+            except Invalid as exc:
+                raise Invalid(f"item {i} {exc.phrase}") from None
+        return out
+
 
 @dataclass(frozen=True)
 class MapOf(Kind):

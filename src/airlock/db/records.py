@@ -57,13 +57,14 @@ class FileRecord:
 @dataclass(frozen=True)
 class Link:
     id: str
-    file_id: str
+    file_id: str | None  # None: a link to several Files (``files_of_link``)
     created_at: dt.datetime
     expires_at: dt.datetime | None  # None: never
     max_downloads: int | None
     downloads: int
     token: str | None = None  # the address's secret; None for links made before it was kept
     password_hash: str | None = None  # None: no password
+    owner_id: int | None = None  # None only for links made before it was kept
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

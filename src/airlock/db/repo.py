@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import CompileError
 
 from airlock.db.records import FileRecord, Link, Token, User
-from airlock.db.schema import direct_uploads, files, links, tokens, uploads, users
+from airlock.db.schema import direct_uploads, files, link_files, links, tokens, uploads, users
 
 
 def _user(row: Row[Any]) -> User:
@@ -205,13 +205,15 @@ def update_file(conn: Connection, file_id: str, **values: Any) -> None:
 
 
 def delete_file(conn: Connection, file_id: str) -> bool:
-    """Delete the File's row and its links; False when another request deleted it first."""
+    """Delete the File's row and its links (and its place in links to several Files);
+    False when another request deleted it first."""
     row = conn.execute(
         select(files.c.owner_id, files.c.size).where(files.c.id == file_id)
     ).first()
     if row is None:
         return False
     conn.execute(delete(links).where(links.c.file_id == file_id))
+    conn.execute(delete(link_files).where(link_files.c.file_id == file_id))
     if conn.execute(delete(files).where(files.c.id == file_id)).rowcount != 1:
         return False
     conn.execute(_ADD_USED, {"p_owner_id": row.owner_id, "p_size": -row.size})
@@ -321,7 +323,7 @@ _LINK_BY_HASH = select(links).where(links.c.token_hash == bindparam("p_token_has
 def _link(row: Row[Any]) -> Link:
     return Link(
         row.id, row.file_id, row.created_at, row.expires_at, row.max_downloads, row.downloads,
-        row.token, row.password_hash,
+        row.token, row.password_hash, row.owner_id,
     )  # fmt: skip
 
 
@@ -336,11 +338,52 @@ def link_by_id(conn: Connection, link_id: str) -> Link | None:
 
 
 def links_of_file(conn: Connection, file_id: str) -> list[Link]:
-    """The File's share links, oldest first."""
+    """The File's share links, those to several Files it is one of included, oldest first."""
+    several = select(link_files.c.link_id).where(link_files.c.file_id == file_id)
     rows = conn.execute(
-        select(links).where(links.c.file_id == file_id).order_by(links.c.created_at, links.c.id)
+        select(links)
+        .where(or_(links.c.file_id == file_id, links.c.id.in_(several)))
+        .order_by(links.c.created_at, links.c.id)
     )
     return [_link(r) for r in rows]
+
+
+def add_link_files(conn: Connection, link_id: str, file_ids: list[str]) -> None:
+    conn.execute(
+        link_files.insert(),
+        [{"link_id": link_id, "file_id": f, "position": i} for i, f in enumerate(file_ids)],
+    )
+
+
+def files_of_link(conn: Connection, link: Link) -> list[FileRecord]:
+    """The Files a link serves, in their order: its one File, or those of a link to several
+    (the ones deleted since are gone from it)."""
+    if link.file_id is not None:
+        record = get_file(conn, link.file_id)
+        return [record] if record is not None else []
+    rows = conn.execute(
+        select(*_FILE_COLUMNS)
+        .join(users, users.c.id == files.c.owner_id)
+        .join(link_files, link_files.c.file_id == files.c.id)
+        .where(link_files.c.link_id == link.id)
+        .order_by(link_files.c.position)
+    )
+    return [_file(r) for r in rows]
+
+
+def link_file_ids(conn: Connection, link_ids: list[str]) -> dict[str, list[str]]:
+    """The File ids of each of several links to several Files, in order."""
+    out: dict[str, list[str]] = {}
+    if not link_ids:
+        return out
+    rows = conn.execute(
+        select(link_files.c.link_id, link_files.c.file_id)
+        .where(link_files.c.link_id.in_(link_ids))
+        .order_by(link_files.c.link_id, link_files.c.position)
+    )
+    for row in rows:
+        out.setdefault(row.link_id, []).append(row.file_id)
+    return out
 
 
 def delete_link(conn: Connection, link_id: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     TypeDecorator,
@@ -113,7 +114,9 @@ links = Table(
     "links",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
+    # The File of a link to one; null for a link to several (``link_files``).
+    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), nullable=True),
+    Column("owner_id", Integer, nullable=True),  # null only for links made before it was kept
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),  # null: never
@@ -124,6 +127,18 @@ links = Table(
     Column("token", String(64), nullable=True),
     Column("password_hash", String(255), nullable=True),  # as account passwords; null: none
     Index("ix_links_file_id", "file_id"),
+    Index("ix_links_owner_id", "owner_id"),
+)
+
+# The Files of a link to several, in the order they were given.
+link_files = Table(
+    "link_files",
+    metadata,
+    Column("link_id", String(32), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("link_id", "file_id"),
+    Index("ix_link_files_file_id", "file_id"),
 )
 
 uploads = Table(

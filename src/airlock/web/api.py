@@ -111,7 +111,18 @@ def file_thumbnail(file_id: str) -> Response:
 def create_link(file_id: str) -> Response:
     user = current_user()
     link = state().links.create(user, file_id, json_body())
-    response = jsonify(link_json(link))
+    response = jsonify(link_json(link, [file_id]))
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.post("/links")
+def create_multi_link() -> Response:
+    user = current_user()
+    links = state().links
+    link = links.create_many(user, json_body())
+    response = jsonify(link_json(link, links.file_ids([link])[link.id]))
     response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -120,8 +131,10 @@ def create_link(file_id: str) -> Response:
 @api.get("/files/<file_id>/links")
 def list_links(file_id: str) -> Response:
     user = current_user()
-    links = state().links.of_file(user, file_id)
-    response = jsonify({"links": [link_json(link) for link in links]})
+    links = state().links
+    found = links.of_file(user, file_id)
+    ids = links.file_ids(found)
+    response = jsonify({"links": [link_json(link, ids[link.id]) for link in found]})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -361,6 +361,20 @@ def file_paths() -> Json:
                 },
             ),  # fmt: skip
         },
+        f"{API}/links": {
+            "post": operation(
+                "createMultiLink", "links", "One share link for several Files",
+                {
+                    "201": json_response("The link.", schema_ref("Link")),
+                    **errors(400, 401, 404, 415),
+                },
+                description="`/s/{token}` of such a link answers a zip of its Files, streamed "
+                "(zip64 past 4 GiB); `/s/{token}/{file_id}` one of them. Each counts as one "
+                "download.",
+                body=json_body(schema_ref("LinksRequest"),
+                               "The Files, lifetime, and an optional download cap and password."),
+            ),  # fmt: skip
+        },
         f"{API}/links/{{link_id}}": {
             "delete": operation(
                 "revokeLink", "links", "Revoke a share link",
@@ -379,7 +393,19 @@ def public_paths() -> Json:
             params=[parameter("path", "token", "The link's token.", TOKEN)],
             description="Counts one download. 410 `gone` once expired or used up; 404 for a "
             "forged or revoked token; 401 `unauthorized` for a link with a password until it "
-            "is given (HTTP Basic, any user name; or the share page's unlock cookie).",
+            "is given (HTTP Basic, any user name; or the share page's unlock cookie). A link "
+            "to several Files answers them as one `application/zip`, streamed, as an "
+            "attachment with `Content-Length` (no `ETag`, no ranges).",
+            head_description="Like `GET`, but does not count a download.",
+            security=[{}, {"linkPassword": []}],
+        ),  # fmt: skip
+        "/s/{token}/{file_id}": byte_operations(
+            "getSharedFileOf", "links", "One File of a share link, no login",
+            401, 404, 410, 429,
+            params=[parameter("path", "token", "The link's token.", TOKEN),
+                    parameter("path", "file_id", "One of the link's Files.", ID)],
+            description="Counts one download of the link. 404 for a File the link does not "
+            "serve; otherwise as `/s/{token}`.",
             head_description="Like `GET`, but does not count a download.",
             security=[{}, {"linkPassword": []}],
         ),  # fmt: skip

@@ -75,8 +75,8 @@ def share_url(token: str) -> str:
     return f"{request.script_root}/s/{token}"
 
 
-def link_json(link: Link) -> dict[str, Any]:
-    """API.md's share link object (``shapes.LINK``)."""
+def link_json(link: Link, file_ids: list[str]) -> dict[str, Any]:
+    """API.md's share link object (``shapes.LINK``), serving the Files ``file_ids``."""
     return {
         "id": link.id,
         "url": share_url(link.token) if link.token else None,
@@ -85,4 +85,5 @@ def link_json(link: Link) -> dict[str, Any]:
         "max_downloads": link.max_downloads,
         "downloads": link.downloads,
         "has_password": link.password_hash is not None,
+        "files": file_ids,
     }

@@ -222,10 +222,20 @@ def share(token: str) -> str:
     fetches the bytes) is only embedded when the link has no download limit. A link with a
     password shows nothing of its File until the password is given (``unlock_share``)."""
     links = state().links
-    record, link = links.look(token)
+    link, records = links.look(token)
     if not links.unlocked(link, Offered(cookie=request.cookies.get(cookie_name(token)))):
         return render_template("share_locked.html", token=token, error=None)
     base = "/s/" + quote(token, safe="")
+    downloads_left = (
+        max(link.max_downloads - link.downloads, 0) if link.max_downloads is not None else None
+    )
+    if link.file_id is None:
+        return render_template(
+            "share_many.html", files=records, base=base, total=sum(r.size for r in records),
+            expires_at=link.expires_at, downloads_left=downloads_left,
+            kinds={r.id: preview_kind(r) or "file" for r in records},
+        )  # fmt: skip
+    record = records[0]
     limited = link.max_downloads is not None
     ends = min((t for t in (link.expires_at, record.expires_at) if t is not None), default=None)
     return render_template(
@@ -235,9 +245,7 @@ def share(token: str) -> str:
         preview_url=None if limited else base,
         download_url=base + "?" + urlencode({"download": "1"}),
         expires_at=ends,
-        downloads_left=(
-            max(link.max_downloads - link.downloads, 0) if link.max_downloads is not None else None
-        ),
+        downloads_left=downloads_left,
     )
 
 
