@@ -92,6 +92,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # origins allowed to use the tus endpoint from a browser
     session_lifetime: int = 7 * 24 * 3600  # seconds a browser sign-in lasts
     login_attempts: int = 10  # failed sign-ins per user name per 15 minutes (5x per address)
+    drop_uploads_per_address: int = 100  # uploads per client address per drop link, 15 minutes
     cookie_secure: bool = False  # mark the session cookie Secure even on plain-HTTP requests
     header_timeout: int = 20  # seconds a client may take to send a request's headers
     body_timeout: int = 20  # seconds a body may take, plus one per BODY_MIN_RATE bytes received
@@ -214,6 +215,8 @@ class Settings:
                 "AIRLOCK_MAX_LINK_LIFETIME is in seconds (0: no longest lifetime, and links "
                 "may never expire)."
             )
+        if self.drop_uploads_per_address < 1:
+            raise ConfigError("AIRLOCK_DROP_UPLOADS_PER_ADDRESS must be at least 1.")
         if self.login_attempts < 1:
             raise ConfigError("AIRLOCK_LOGIN_ATTEMPTS must be at least 1.")
         if self.session_lifetime < 60:

@@ -93,6 +93,12 @@ class Gone(AirlockError):
     status, code, default_message = 410, "gone", "This is no longer available."
 
 
+class DropClosed(Gone):
+    """A drop link that takes nothing more: full, expired or revoked (``410 gone``)."""
+
+    default_message = "This drop link takes no more files: it is full, expired or revoked."
+
+
 class PreconditionFailed(AirlockError):
     status, code, default_message = 412, "precondition_failed", "A precondition failed."
 

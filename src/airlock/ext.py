@@ -30,6 +30,8 @@ from airlock.web.assets import assets
 from airlock.web.auth import host_csrf_token
 from airlock.web.commands import host_commands
 from airlock.web.direct import direct_bp
+from airlock.web.drops_api import drops_bp
+from airlock.web.guest import guest
 from airlock.web.present import file_url
 from airlock.web.public import public
 from airlock.web.session_api import session_bp
@@ -105,7 +107,7 @@ class Airlock:
 
 
 _CSRF_MODES = ("airlock", "flask-wtf")
-_BLUEPRINTS = (api_bp, session_bp, direct_bp, admin_bp, tus_bp, public)
+_BLUEPRINTS = (api_bp, session_bp, direct_bp, admin_bp, drops_bp, tus_bp, public, guest)
 
 
 def _signals_of(app: Flask) -> Listener:
@@ -131,11 +133,14 @@ def _mount(app: Flask, settings: Settings, prefix: str) -> None:
     """Airlock's blueprints under ``prefix`` (each translates its own errors), JSON for paths
     under it that match no route, request metrics, and CORS for tus if configured."""
     app.url_map.converters.setdefault("anything", AnythingConverter)
-    for blueprint in (api_bp, session_bp, direct_bp, admin_bp):
+    for blueprint in (api_bp, session_bp, direct_bp, admin_bp, drops_bp):
         app.register_blueprint(blueprint, url_prefix=prefix)
     app.register_blueprint(tus_bp, url_prefix=prefix + "/tus")
     app.register_blueprint(assets, url_prefix=prefix)
     app.register_blueprint(public)
+    app.register_blueprint(guest)
+    # Drop links' tus: the same protocol, the drop link's token standing for the caller.
+    app.register_blueprint(tus_bp, url_prefix="/d/<token>/tus", name="airlock_guest_tus")
     protect = app.extensions.get("csrf")  # Flask-WTF's CSRFProtect, if the host has it
     if protect is not None:
         # Its blanket check would refuse bearer-token clients, which need no CSRF token;
@@ -155,7 +160,7 @@ def _mount(app: Flask, settings: Settings, prefix: str) -> None:
     def _ours() -> bool:
         path = request.path
         return path.startswith(prefix + "/") or path == prefix or path.startswith(
-            ("/s/", "/f/")
+            ("/s/", "/f/", "/d/")
         )
 
     @app.before_request

@@ -2,48 +2,30 @@
 
 A link's owner sees its links again (with the address, kept so that it can be copied again),
 and revokes them. A link may expire or not (where ``AIRLOCK_MAX_LINK_LIFETIME`` is 0), may
-allow a limited number of downloads (counted atomically), and may need a password: kept hashed
-like account passwords, asked on the share page or sent as HTTP Basic credentials, never in
-the address, and tried a limited number of times per link and per client address. Once given,
-an unlock cookie (signed with the password's own hash, so it dies with the link) spares the
-visitor the password for an hour.
+allow a limited number of downloads (counted atomically), and may need a password
+(``airlock.gates``).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from airlock.attempts import Attempts
 from airlock.config import Settings
-from airlock.core.ids import new_id, new_secret, same_secret, secret_digest
-from airlock.core.passwords import hash_password, verify_password
+from airlock.core.ids import new_id, new_secret, secret_digest
+from airlock.core.passwords import hash_password
 from airlock.core.timefmt import parse_seconds
 from airlock.db import repo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, Link, User
 from airlock.errors import BadRequest, Forbidden, Gone, NotFound, PasswordRequired
+from airlock.gates import Gate, Offered
 from airlock.service import Service
 from airlock.shapes import LINK_REQUEST, LINKS_REQUEST
 
-UNLOCK_LIFETIME = 3600  # seconds an unlock cookie spares its visitor the password
-ADDRESS_FACTOR = 5  # an address may try this many times a link's limit, over all links
 LONGEST = 100 * 365 * 24 * 3600  # seconds, where the settings set no longest lifetime
-
-
-@dataclass(frozen=True)
-class Offered:
-    """What a visitor offers for a link with a password: the password itself (HTTP Basic),
-    the unlock cookie's value, and where the request came from (for the attempt limits)."""
-
-    password: str | None = None
-    cookie: str | None = None
-    address: str = "unknown"
 
 
 class Links:
@@ -57,7 +39,7 @@ class Links:
         self.db = db
         self.service = service
         self.clock = clock
-        self.attempts = Attempts(db, clock)
+        self.gate = Gate(Attempts(db, clock), settings.login_attempts, clock)
 
     # The owner's side ----------------------------------------------------------------------
 
@@ -199,47 +181,13 @@ class Links:
         return link, records
 
     def unlocked(self, link: Link, offered: Offered) -> bool:
-        """Whether ``offered`` opens ``link``: it has no password, the unlock cookie is
-        valid, or the password is right (a wrong one counts against the link and the
-        address; ``RateLimited`` once they are used up)."""
-        if link.password_hash is None:
-            return True
-        if offered.cookie and self._valid_cookie(link, offered.cookie):
-            return True
-        if offered.password is None:
-            return False
-        limits = [
-            (f"link:{link.id}", self.settings.login_attempts),
-            (f"link-addr:{offered.address[:100]}", self.settings.login_attempts * ADDRESS_FACTOR),
-        ]
-        self.attempts.take(limits, "Too many wrong passwords for this link; try again later.")
-        if not verify_password(offered.password, link.password_hash):
-            return False
-        self.attempts.succeeded(limits)
-        return True
+        """Whether ``offered`` opens ``link`` (``gates.Gate.opens``)."""
+        return self.gate.opens(f"link:{link.id}", link.password_hash, offered)
 
     def unlock(self, token: str, offered: Offered) -> tuple[str, str, int]:
         """For the share page's password form: the unlock cookie's name, value and lifetime
         in seconds when ``offered.password`` is right; ``PasswordRequired`` when wrong."""
         link, _records = self.look(token)
-        if not self.unlocked(link, offered) or link.password_hash is None:
+        if link.password_hash is None or not self.unlocked(link, offered):
             raise PasswordRequired("Wrong password.")
-        expires = int(self.clock().timestamp()) + UNLOCK_LIFETIME
-        return cookie_name(token), f"{expires}.{_signature(link, expires)}", UNLOCK_LIFETIME
-
-    def _valid_cookie(self, link: Link, value: str) -> bool:
-        stamp, _, signature = value.partition(".")
-        if not stamp.isdigit() or int(stamp) <= self.clock().timestamp():
-            return False
-        return same_secret(signature, _signature(link, int(stamp)))
-
-
-def cookie_name(token: str) -> str:
-    """The unlock cookie of the link behind ``token`` (named without the secret itself)."""
-    return "airlock_link_" + secret_digest(token)[:16]
-
-
-def _signature(link: Link, expires: int) -> str:
-    assert link.password_hash is not None
-    mac = hmac.new(link.password_hash.encode(), f"{link.id}.{expires}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+        return self.gate.cookie(token, f"link:{link.id}", link.password_hash)

@@ -19,7 +19,7 @@ from airlock.core.sha256_state import AVAILABLE, ResumableSha256
 from airlock.core.tus import Checksum, Concat, parse_metadata
 from airlock.db import uploads_repo as repo
 from airlock.db.engine import Database
-from airlock.db.records import FileRecord, Upload, User
+from airlock.db.records import Drop, FileRecord, Upload, User
 from airlock.errors import (
     AirlockError,
     BadRequest,
@@ -80,17 +80,24 @@ class Resumable:
         length: int | None,
         metadata_header: str,
         concat: Concat | None,
+        drop: Drop | None = None,
     ) -> Upload:
-        """A new, empty upload (``length`` None: deferred). Refuses at once what could never
-        pass: too large, over quota, a disallowed extension."""
+        """A new, empty upload (``length`` None: deferred), through the drop link ``drop`` if
+        given (then private, and only through it may it go on). Refuses at once what could
+        never pass: too large (for the drop link too), over quota, a disallowed extension."""
         metadata = parse_metadata(metadata_header)
         opts = UploadOptions.parse(metadata.get("visibility"), metadata.get("expires_in"))
+        if drop is not None:
+            opts = UploadOptions()
         filename = metadata.get("filename", "")
         if concat is not None and concat.kind == "final":
             raise BadRequest("A final upload is created with its parts.")
         try:
             if length is not None:
                 self._check_length(length)
+                if drop is not None and drop.room() is not None and length > (drop.room() or 0):
+                    raise TooLarge(f"This drop link takes {drop.room()} more bytes.",
+                                   limit=drop.room())  # fmt: skip
                 if concat is None:
                     self.service.check_quota(user, length)
             if filename and concat is None:
@@ -107,6 +114,7 @@ class Resumable:
                     metadata=metadata_header or "", filename=filename,
                     visibility=opts.visibility, concat=concat.kind if concat else "", parts="",
                     head_checked=False, created_at=now, expires_at=self._expiry(),
+                    drop_id=drop.id if drop is not None else None,
                 )  # fmt: skip
                 upload = repo.get(conn, upload_id)
         except BaseException:  # no row (the database is full or away): no bytes either
@@ -122,13 +130,18 @@ class Resumable:
                 limit=self.settings.max_file_size,
             )
 
-    def create_final(self, user: User, metadata_header: str, concat: Concat) -> Outcome:
-        """A final upload joining finished partial uploads of the caller, in order; its checks
-        run at once. The partial uploads are consumed either way."""
+    def create_final(
+        self, user: User, metadata_header: str, concat: Concat, drop: Drop | None = None
+    ) -> Outcome:
+        """A final upload joining finished partial uploads of the caller (made through the
+        same drop link, if any), in order; its checks run at once. The partial uploads are
+        consumed either way."""
         metadata = parse_metadata(metadata_header)
         opts = UploadOptions.parse(metadata.get("visibility"), metadata.get("expires_in"))
+        if drop is not None:
+            opts = UploadOptions()
         filename = metadata.get("filename", "")
-        parts = [self._visible(user, pid) for pid in concat.parts]
+        parts = [self._visible(user, pid, drop) for pid in concat.parts]
         for part in parts:
             if part.concat != "partial":
                 raise BadRequest("Upload-Concat: final may only join partial uploads.")
@@ -150,7 +163,7 @@ class Resumable:
                     metadata=metadata_header or "", filename=filename,
                     visibility=opts.visibility, concat="final",
                     parts=" ".join(p.id for p in parts), head_checked=True, created_at=now,
-                    expires_at=self._expiry(),
+                    expires_at=self._expiry(), drop_id=drop.id if drop is not None else None,
                 )  # fmt: skip
                 for part in parts:
                     repo.remove(conn, part.id)
@@ -165,11 +178,13 @@ class Resumable:
 
     # Reading state ---------------------------------------------------------------------------
 
-    def _visible(self, user: User, upload_id: str) -> Upload:
-        """The caller's upload; others' are ``NotFound``, expired ones ``Gone``."""
+    def _visible(self, user: User, upload_id: str, drop: Drop | None = None) -> Upload:
+        """The caller's upload, made through the drop link ``drop`` (None: not through one);
+        others' are ``NotFound``, expired ones ``Gone``."""
         with self.db.read() as conn:
             upload = repo.get(conn, upload_id)
-        if upload is None or upload.owner_id != user.id:
+        drop_id = drop.id if drop is not None else None
+        if upload is None or upload.owner_id != user.id or upload.drop_id != drop_id:
             raise NotFound("No such upload.")
         if upload.expires_at <= self.clock():
             self._delete(upload.id)
@@ -194,14 +209,14 @@ class Resumable:
                 return upload
         return dataclasses.replace(upload, offset=size, sha256_state=None)
 
-    def status(self, user: User, upload_id: str) -> Upload:
+    def status(self, user: User, upload_id: str, drop: Drop | None = None) -> Upload:
         """The upload's state for HEAD (a finished one carries ``file_id``), at once: HEAD
         never waits for another request. While a PATCH is running this is the offset it last
         made durable; the offset reaches the length only with the File (the PATCH that brings
         the last byte records it once every check has passed), so no client is told an upload
         is complete that may yet be refused. A client that sends from an offset a running
         PATCH is past meets a ``Conflict`` naming the true one once that PATCH ends."""
-        upload = self._visible(user, upload_id)
+        upload = self._visible(user, upload_id, drop)
         if upload.file_id is not None:
             return upload
         with self.db.read() as conn:
@@ -218,10 +233,11 @@ class Resumable:
         length: int | None,
         checksum: Checksum | None,
         chunks: Iterable[bytes],
+        drop: Drop | None = None,
     ) -> Outcome:
         """Append a body at ``offset``; the request that brings the last byte runs every check
         and makes the File. ``Conflict`` for a wrong offset or a concurrent PATCH."""
-        upload = self._visible(user, upload_id)
+        upload = self._visible(user, upload_id, drop)
         if upload.concat == "final":
             raise Forbidden("A final upload cannot be patched.")
         if upload.file_id is not None:
@@ -229,7 +245,7 @@ class Resumable:
         file = None
         with self.leases.hold(upload_id) as lease:
             token = lease.token
-            upload = self._reconcile(self._visible(user, upload_id), token)
+            upload = self._reconcile(self._visible(user, upload_id, drop), token)
             if offset != upload.offset:
                 raise Conflict(
                     "Upload-Offset does not match the upload's offset.",
@@ -398,6 +414,8 @@ class Resumable:
         opts = UploadOptions.parse(
             upload.visibility, parse_metadata(upload.metadata).get("expires_in")
         )
+        if upload.drop_id is not None:  # private, kept, and counted against the drop link
+            opts = UploadOptions(drop_id=upload.drop_id)
         try:
             record = self.service.store(user, staged, upload.filename or "upload", opts)
         except AirlockError:
@@ -410,9 +428,9 @@ class Resumable:
 
     # Termination and expiry ------------------------------------------------------------------
 
-    def terminate(self, user: User, upload_id: str) -> None:
+    def terminate(self, user: User, upload_id: str, drop: Drop | None = None) -> None:
         """Delete the upload and its bytes."""
-        upload = self._visible(user, upload_id)
+        upload = self._visible(user, upload_id, drop)
         self._delete(upload.id)
 
     def _delete(self, upload_id: str) -> bool:

@@ -14,6 +14,7 @@ from airlock.admin import Admin
 from airlock.config import Settings
 from airlock.db.engine import Database
 from airlock.direct import DirectUploads
+from airlock.drops import Drops
 from airlock.links import Links
 from airlock.metrics import Metrics
 from airlock.pipeline.detect import Detector
@@ -64,6 +65,7 @@ class AirlockState:
     sessions: Sessions
     admin: Admin
     links: Links
+    drops: Drops
     direct: DirectUploads | None  # only when the storage can presign
     # Every place bytes in flight may be left by a crash, for gc: the staging directory and,
     # where the storage has them, its own leftovers (temp files, unfinished multipart uploads).
@@ -147,6 +149,7 @@ def build_state(
     sessions = Sessions(settings, db, accounts, clock=clock)
     admin = Admin(settings, db, accounts, clock=clock)
     links = Links(settings, db, service, clock=clock)
+    drops = Drops(settings, db, accounts, clock=clock)
     direct = None
     if caps.presigner is not None:
         direct = DirectUploads(
@@ -155,7 +158,7 @@ def build_state(
         )  # fmt: skip
     return AirlockState(
         settings, db, storage, caps, staging, stager, service, accounts, metrics, resumable,
-        sessions, admin, links, direct,
+        sessions, admin, links, drops, direct,
         tuple(s for s in (staging, caps.sweeper) if isinstance(s, Sweeper)),
         Admission(data_dir / "run" / "slots", settings.max_uploads_per_user,
                   settings.max_uploads_per_address),

@@ -20,13 +20,14 @@ from airlock.core.pagination import decode_cursor, encode_cursor
 from airlock.core.ranges import Span
 from airlock.core.rules import SetRules
 from airlock.core.timefmt import parse_seconds
-from airlock.db import admin_repo, repo
+from airlock.db import admin_repo, drops_repo, repo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, UploadEvent, User
 from airlock.db.room import write_making_room
 from airlock.errors import (
     AirlockError,
     BadRequest,
+    DropClosed,
     Forbidden,
     Gone,
     NoFile,
@@ -62,6 +63,7 @@ class UploadOptions:
     expires_in: int | None = None
     rules: SetRules | None = None  # an upload set's own limits (the Flask extension's)
     store: str | None = None  # the upload set whose own storage takes the bytes (registered)
+    drop_id: str | None = None  # the drop link it comes through: counted against its limits
 
     @classmethod
     def parse(cls, visibility: Any, expires_in: Any) -> UploadOptions:
@@ -184,15 +186,16 @@ class Service:
         return record
 
     def store_form(
-        self, user: User, form: Form
+        self, user: User, form: Form, forced: UploadOptions | None = None
     ) -> tuple[list[FileRecord], list[RejectedUpload]]:
-        """Store every file part of a multipart form; per-file rejections are collected, and if
-        none was stored the first rejection is raised (with the whole list attached)."""
+        """Store every file part of a multipart form, with ``forced`` options if given (a drop
+        link's, whatever the form says); per-file rejections are collected, and if none was
+        stored the first rejection is raised (with the whole list attached)."""
         stored: list[FileRecord] = []
         rejected: list[RejectedUpload] = []
         pending = list(form.files)  # parts not yet handed to store(), which cleans up itself
         try:
-            opts = UploadOptions.parse(
+            opts = forced or UploadOptions.parse(
                 form.fields.get("visibility"), form.fields.get("expires_in")
             )
             if not form.files:
@@ -207,7 +210,7 @@ class Service:
                 assert part.staged is not None
                 try:
                     stored.append(self.store(user, part.staged, part.filename, opts))
-                except Rejected as exc:
+                except (Rejected, DropClosed) as exc:
                     rejected.append(RejectedUpload(name, exc))
         finally:
             for part in pending:
@@ -265,9 +268,14 @@ class Service:
                 quarantine_reason=None,
                 attachment_only=bool(inspected.attachment_only),
                 store=opts.store,
+                drop_id=opts.drop_id,
             )
             with self.db.write() as conn:
                 self.writers.confirm(conn, committed.key)  # gc has not taken the bytes
+                if opts.drop_id is not None and not drops_repo.take(
+                    conn, opts.drop_id, staged.size, now
+                ):
+                    raise DropClosed()
                 self._check_quota(user, staged.size, locked=conn)
                 repo.add_file_record(conn, record)
                 admin_repo.add_event(conn, self._event(user, inspected.name, staged, None))
@@ -334,15 +342,20 @@ class Service:
     # Files -----------------------------------------------------------------------------------
 
     def list_files(
-        self, user: User, limit: int, cursor: str | None, query: str | None = None
+        self, user: User, limit: int, cursor: str | None, query: str | None = None,
+        drop_id: str | None = None,
     ) -> tuple[list[FileRecord], str | None]:
         """The caller's Files, newest first, and the cursor of the next page (None at the end);
-        only those whose name contains ``query`` (any case), when given."""
+        only those whose name contains ``query`` (any case), and those that arrived through
+        the drop link ``drop_id``, when given."""
         after = decode_cursor(cursor) if cursor else None
         if query is not None and len(query) > 255:
             raise BadRequest("q is at most 255 characters.")
+        if drop_id is not None and len(drop_id) > 64:
+            raise BadRequest("drop is at most 64 characters.")
         with self.db.read() as conn:
-            page = repo.list_files(conn, user.id, limit + 1, after, query or None)
+            page = repo.list_files(conn, user.id, limit + 1, after, query or None,
+                                   drop_id or None)  # fmt: skip
         more = len(page) > limit
         page = page[:limit]
         nxt = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None

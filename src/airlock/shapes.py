@@ -81,6 +81,19 @@ LINKS_REQUEST = Shape({
     "password": _LINK_PASSWORD,
 })
 
+MAX_DROP_FILES = 10_000
+
+DROP_REQUEST = Shape({
+    "name": required(
+        Text(min_length=1, max_length=255, not_blank=True),
+        "What the drop page says it is for (\"Photos of the wedding\").",
+    ),
+    "expires_in": _LINK_LIFETIME,
+    "max_files": optional(Maybe(Whole(minimum=1, maximum=MAX_DROP_FILES))),
+    "max_bytes": optional(Maybe(Whole(minimum=1, maximum=MAX_QUOTA))),
+    "password": _LINK_PASSWORD,
+})
+
 TOKEN_REQUEST = Shape({"name": required(Text(min_length=1, max_length=255, not_blank=True))})
 
 SIGN_IN = Shape({"username": required(TEXT), "password": required(TEXT)})
@@ -143,6 +156,7 @@ FILE = Shape({
         "Served only as an attachment whatever its type: a PDF with active content, accepted "
         "because `AIRLOCK_PDF_ACTIVE_CONTENT=attachment`.",
     ),
+    "drop_id": optional(Maybe(ID), "The drop link it arrived through, if any."),
     "quarantine": optional(Maybe(Shape(
         {"at": required(STAMP), "reason": required(TEXT)},
         description="Set once `airlock rescan` found the File infected: its bytes are no "
@@ -183,6 +197,20 @@ TOKEN = Shape({
     "name": required(TEXT),
     "created_at": required(STAMP),
     "last_used_at": required(Maybe(STAMP)),
+})
+
+DROP = Shape({
+    "id": required(ID),
+    "url": required(Text(pattern="^/d/[A-Za-z0-9_-]+$")),
+    "name": required(TEXT),
+    "created_at": required(STAMP),
+    "expires_at": required(Maybe(STAMP), "null: never."),
+    "revoked": required(Flag()),
+    "max_files": required(Maybe(Whole(minimum=1))),
+    "max_bytes": required(Maybe(Whole(minimum=1))),
+    "files": required(COUNT, "Files that arrived through it."),
+    "bytes": required(COUNT, "Their bytes."),
+    "has_password": required(Flag()),
 })
 
 SESSION = Shape({
@@ -254,6 +282,9 @@ COMPONENTS: dict[str, Kind] = {
     "FileUpdate": FILE_UPDATE,
     "LinkRequest": LINK_REQUEST,
     "LinksRequest": LINKS_REQUEST,
+    "DropRequest": DROP_REQUEST,
+    "Drop": DROP,
+    "DropList": Shape({"drops": required(ListOf(Ref("Drop")))}),
     "Link": LINK,
     "LinkList": Shape({"links": required(ListOf(Ref("Link")))}),
     "Me": ME,

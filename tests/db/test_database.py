@@ -10,7 +10,7 @@ import pytest
 
 from airlock.config import Settings
 from airlock.errors import Conflict, Gone
-from airlock.links import Offered
+from airlock.gates import Offered
 from airlock.runtime import AirlockState, build_state
 from airlock.service import UploadOptions
 from tests.support import samples
@@ -32,7 +32,7 @@ def stage(st: AirlockState, body: bytes):
 def test_migrations_reach_head_and_are_idempotent(state: AirlockState) -> None:
     from airlock.db.engine import SCHEMA_HEAD
 
-    assert SCHEMA_HEAD == state.db.head_revision()
+    assert state.db.head_revision() == SCHEMA_HEAD
     assert state.db.current_revision() == SCHEMA_HEAD
     assert state.db.migrate() is False
 

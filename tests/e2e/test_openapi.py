@@ -39,7 +39,7 @@ schemathesis.serializer.alias("application/offset+octet-stream", "application/oc
 OPENAPI_PATH = "/api/v1/openapi.json"
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # Prefixes of the routes the document must describe (Flask's own /static is not ours).
-DOCUMENTED_PREFIXES = ("/api/v1/", "/s/", "/f/", "/healthz", "/readyz", "/metrics")
+DOCUMENTED_PREFIXES = ("/api/v1/", "/s/", "/f/", "/d/", "/healthz", "/readyz", "/metrics")
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,10 @@ def _real_operations(tmp_path: Path) -> set[tuple[str, str]]:
     app = create_app(Settings.load({}, data_dir=tmp_path / "data"))
     found = set()
     for rule in app.url_map.iter_rules():
-        # Static files (the upload widget's assets under the API prefix) are no API operation.
-        if not rule.rule.startswith(DOCUMENTED_PREFIXES) or rule.endpoint.endswith(".static"):
+        # Static files (the upload widget's assets under the API prefix) and pages (the drop
+        # page at /d/TOKEN) are no API operation.
+        if (not rule.rule.startswith(DOCUMENTED_PREFIXES) or rule.endpoint.endswith(".static")
+                or rule.endpoint.startswith("airlock_ui.")):
             continue
         for method in rule.methods or ():
             if method not in ("HEAD", "OPTIONS"):
@@ -113,7 +115,7 @@ def test_document_describes_every_real_route(document: dict[str, Any], tmp_path:
     )
     assert not phantom, f"documented operations the app does not have: {phantom}"
     for path in document["paths"]:
-        if not path.startswith(("/healthz", "/readyz", "/metrics", "/s/", "/f/")):
+        if not path.startswith(("/healthz", "/readyz", "/metrics", "/s/", "/f/", "/d/")):
             assert path.startswith("/api/v1/"), path
 
 

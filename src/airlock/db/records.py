@@ -44,6 +44,7 @@ class FileRecord:
     quarantine_reason: str | None = None  # the scanner's signature name
     attachment_only: bool = False  # never served inline (a PDF with active content)
     store: str | None = None  # the upload set whose own storage holds it; None: the service's
+    drop_id: str | None = None  # the drop link it came through, if any
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -91,10 +92,36 @@ class Upload:
     created_at: dt.datetime
     expires_at: dt.datetime
     sha256_state: bytes | None = None  # of the first ``offset`` bytes, when known
+    drop_id: str | None = None  # made through this drop link: only it may go on with it
 
     @property
     def complete(self) -> bool:
         return self.length is not None and self.offset == self.length
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A drop link: where anyone with the address uploads into ``owner_id``'s space."""
+
+    id: str
+    owner_id: int
+    name: str
+    token: str
+    password_hash: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None  # None: never
+    revoked_at: dt.datetime | None
+    max_files: int | None
+    max_bytes: int | None
+    files: int
+    bytes: int
+
+    def room(self) -> int | None:
+        """Bytes it takes still (None: no limit)."""
+        return None if self.max_bytes is None else max(self.max_bytes - self.bytes, 0)
+
+    def full(self) -> bool:
+        return (self.max_files is not None and self.files >= self.max_files) or self.room() == 0
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ def _file(row: Row[Any]) -> FileRecord:
         row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
         row.visibility, row.storage_key, row.created_at, row.expires_at, row.thumbnail_key,
         row.quarantined_at, row.quarantine_reason, bool(row.attachment_only), row.store,
+        row.drop_id,
     )  # fmt: skip
 
 
@@ -178,10 +179,11 @@ def get_file(conn: Connection, file_id: str) -> FileRecord | None:
 
 def list_files(
     conn: Connection, owner_id: int, limit: int, after: tuple[dt.datetime, str] | None,
-    name_contains: str | None = None,
+    name_contains: str | None = None, drop_id: str | None = None,
 ) -> list[FileRecord]:  # fmt: skip
     """The owner's Files, newest first, strictly after the ``(created_at, id)`` cursor; only
-    those whose name contains ``name_contains`` (case-insensitively), when given."""
+    those whose name contains ``name_contains`` (case-insensitively), and those that arrived
+    through the drop link ``drop_id``, when given."""
     query = (
         select(*_FILE_COLUMNS)
         .join(users, users.c.id == files.c.owner_id)
@@ -191,6 +193,8 @@ def list_files(
         query = query.where(
             func.lower(files.c.name).contains(name_contains.lower(), autoescape=True)
         )
+    if drop_id:
+        query = query.where(files.c.drop_id == drop_id)
     if after is not None:
         created, fid = after
         query = query.where(

@@ -106,6 +106,7 @@ files = Table(
     # Null: the bytes are in the service's storage; else the upload set whose storage of its
     # own holds them (the Flask extension's ``UploadSet(storage=…)``).
     Column("store", String(64), nullable=True),
+    Column("drop_id", String(32), nullable=True),  # the drop link it came through, if any
     Index("ix_files_owner_created", "owner_id", "created_at", "id"),
     Index("ix_files_expires_at", "expires_at"),
 )
@@ -162,7 +163,29 @@ uploads = Table(
     Column("file_id", String(32), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("drop_id", String(32), nullable=True),  # made through a drop link: only it resumes it
     Index("ix_uploads_expires_at", "expires_at"),
+)
+
+# Drop links: anyone with the address uploads into the owner's space, within the limits.
+drops = Table(
+    "drops",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("token", String(64), nullable=False),  # kept so that its owner can copy it again
+    Column("password_hash", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # null: never
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("max_files", Integer, nullable=True),
+    Column("max_bytes", BigInteger, nullable=True),
+    # What arrived so far, counted in the transaction that writes each File's row.
+    Column("files", Integer, nullable=False, server_default="0"),
+    Column("bytes", BigInteger, nullable=False, server_default="0"),
+    Index("ix_drops_owner_id", "owner_id"),
 )
 
 direct_uploads = Table(

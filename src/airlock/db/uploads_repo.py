@@ -17,7 +17,7 @@ def _upload(row: Row[Any]) -> Upload:
         row.id, row.owner_id, row.length, row.offset, row.metadata, row.filename,
         row.visibility, row.concat, tuple(p for p in row.parts.split(" ") if p),
         bool(row.head_checked), row.file_id, row.created_at, row.expires_at,
-        row.sha256_state,
+        row.sha256_state, row.drop_id,
     )  # fmt: skip
 
 

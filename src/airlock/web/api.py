@@ -70,7 +70,8 @@ def list_files() -> Response:
     user = current_user()
     limit = parse_limit(request.args.get("limit"))
     page, nxt = state().service.list_files(
-        user, limit, request.args.get("cursor") or None, request.args.get("q")
+        user, limit, request.args.get("cursor") or None, request.args.get("q"),
+        request.args.get("drop"),
     )
     return jsonify({"files": [file_here(f) for f in page], "next_cursor": nxt})
 

@@ -20,7 +20,7 @@ from typing import Any
 from airlock import __version__, shapes
 from airlock.core.jsonshape import components
 from airlock.shapes import API, MAX_EXPIRES_IN
-from airlock.web import openapi_admin, openapi_direct
+from airlock.web import openapi_admin, openapi_direct, openapi_drops
 from airlock.web.openapi_parts import (
     BINARY,
     DEFAULT_PAGE,
@@ -261,6 +261,8 @@ def file_paths() -> Json:
                               {"type": "string"}),
                     parameter("query", "q", "Only Files whose name contains this (any case).",
                               {"type": "string", "maxLength": 255}),
+                    parameter("query", "drop", "Only Files that arrived through this drop "
+                              "link (its `id`).", {"type": "string", "maxLength": 64}),
                 ],
             ),  # fmt: skip
         },
@@ -644,6 +646,7 @@ def _document() -> dict[str, Any]:
         "tags": [
             {"name": "files", "description": "Upload, list, change, delete and read Files."},
             {"name": "links", "description": "Share links."},
+            {"name": "drops", "description": "Drop links: guest uploads into the owner's space."},
             {"name": "account", "description": "The caller and their API tokens."},
             {"name": "meta", "description": "This description."},
             {"name": "ops", "description": "Operations endpoints."},
@@ -656,7 +659,8 @@ def _document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "paths": {**file_paths(), **public_paths(), **account_paths(), **ops_paths(),
                   **tus_paths(), **openapi_admin.session_paths(), **openapi_admin.admin_paths(),
-                  **openapi_direct.direct_paths()},
+                  **openapi_direct.direct_paths(), **openapi_drops.drop_paths(),
+                  **openapi_drops.drop_tus_paths(tus_paths())},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {

@@ -11,7 +11,7 @@ from flask import g, request, url_for
 from werkzeug.routing import BuildError
 
 from airlock.core.timefmt import rfc3339
-from airlock.db.records import FileRecord, Link
+from airlock.db.records import Drop, FileRecord, Link
 from airlock.shapes import API
 
 
@@ -42,6 +42,7 @@ def file_json(record: FileRecord, api: str = API, root: str = "") -> dict[str, A
         "quarantine": None if record.quarantined_at is None else {
             "at": rfc3339(record.quarantined_at), "reason": record.quarantine_reason,
         },
+        "drop_id": record.drop_id,  # the drop link it arrived through, if any
     }  # fmt: skip
 
 
@@ -73,6 +74,23 @@ def file_url(record: FileRecord) -> str:
 def share_url(token: str) -> str:
     """A share link's path on this app."""
     return f"{request.script_root}/s/{token}"
+
+
+def drop_json(drop: Drop) -> dict[str, Any]:
+    """API.md's drop link object (``shapes.DROP``)."""
+    return {
+        "id": drop.id,
+        "url": f"{request.script_root}/d/{drop.token}",
+        "name": drop.name,
+        "created_at": rfc3339(drop.created_at),
+        "expires_at": rfc3339(drop.expires_at),
+        "revoked": drop.revoked_at is not None,
+        "max_files": drop.max_files,
+        "max_bytes": drop.max_bytes,
+        "files": drop.files,
+        "bytes": drop.bytes,
+        "has_password": drop.password_hash is not None,
+    }
 
 
 def link_json(link: Link, file_ids: list[str]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from airlock.links import Offered, cookie_name
+from airlock.gates import Offered, cookie_name
 from airlock.web.errors import translate_within
 from airlock.web.serving import send_file_bytes
 from airlock.web.state import state

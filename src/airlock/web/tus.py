@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 from email.utils import format_datetime
+from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from werkzeug.http import parse_options_header
 
 from airlock.core import tus
-from airlock.db.records import Upload, User
+from airlock.db.records import Drop, Upload, User
 from airlock.errors import BadRequest, NotFound, UnsupportedMediaType
 from airlock.resumable import Outcome
 from airlock.web.auth import current_user
 from airlock.web.body import body_chunks_for
 from airlock.web.errors import translate_within
+from airlock.web.guest import drop_caller
 from airlock.web.state import state
 
 log = logging.getLogger("airlock")
@@ -48,7 +50,24 @@ def _tus_headers(response: Response) -> Response:
     return response
 
 
+@tus_bp.url_value_preprocessor
+def _drop_token(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Registered once more under /d/<token>/tus (a drop link's): the token is the caller.
+    if values is not None and "token" in values:
+        g.airlock_drop_token = values.pop("token")
+
+
+def _caller(count: bool = False) -> tuple[User, Drop | None]:
+    """Who uploads: a drop link's owner through that link (``count``: a new upload, counted
+    against the client's address), else the signed-in or bearer-token user."""
+    found = drop_caller(count)
+    return (current_user(), None) if found is None else found
+
+
 def _prefix() -> str:
+    token = g.get("airlock_drop_token")
+    if token is not None:
+        return f"/d/{token}/tus/"
     rule = request.url_rule.rule if request.url_rule else ""
     return rule.split("/tus/")[0] + "/tus/"
 
@@ -103,12 +122,12 @@ def options(upload_id: str | None = None) -> Response:
 @tus_bp.post("/", strict_slashes=False)
 def create() -> Response:
     tus.check_version(request.headers.get("Tus-Resumable"))
-    user = current_user()
+    user, drop = _caller(count=True)
     resumable = state().resumable
     concat = tus.parse_concat(request.headers.get("Upload-Concat"), _prefix())
     metadata = request.headers.get("Upload-Metadata", "")
     if concat is not None and concat.kind == "final":
-        outcome = resumable.create_final(user, metadata, concat)
+        outcome = resumable.create_final(user, metadata, concat, drop)
         return _finished(outcome, 201, {"Location": _upload_url(outcome.upload.id)})
 
     length = tus.parse_int(request.headers.get("Upload-Length"), "Upload-Length")
@@ -119,25 +138,25 @@ def create() -> Response:
     if not with_body and (request.content_length or 0) > 0:
         raise UnsupportedMediaType(f"Upload bytes must be sent as {tus.OFFSET_MEDIA_TYPE}.")
     checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
-    upload = resumable.create(user, length, metadata, concat)
+    upload = resumable.create(user, length, metadata, concat, drop)
     location = {"Location": _upload_url(upload.id)}
     if with_body or length == 0:
         chunks = body_chunks_for(state().settings.request_limit) if with_body else iter(())
         try:
-            outcome = resumable.patch(user, upload.id, 0, None, checksum, chunks)
+            outcome = resumable.patch(user, upload.id, 0, None, checksum, chunks, drop)
         except BaseException:
             # The client never learns this upload's URL: nothing could resume it.
-            _abandon(user, upload.id)
+            _abandon(user, upload.id, drop)
             raise
         return _finished(outcome, 201, location)
     return _finished(Outcome(upload), 201, location)
 
 
-def _abandon(user: User, upload_id: str) -> None:
+def _abandon(user: User, upload_id: str, drop: Drop | None) -> None:
     """Remove an upload whose creation failed (already gone is fine; gc takes what this
     cannot remove)."""
     try:
-        state().resumable.terminate(user, upload_id)
+        state().resumable.terminate(user, upload_id, drop)
     except NotFound:
         pass  # a rejection removed it already
     except Exception:
@@ -147,7 +166,12 @@ def _abandon(user: User, upload_id: str) -> None:
 @tus_bp.route("/<upload_id>", methods=["HEAD", "GET"])
 def head(upload_id: str) -> Response:
     tus.check_version(request.headers.get("Tus-Resumable"))
-    upload = state().resumable.status(current_user(), upload_id)
+    user, drop = _caller()
+    upload = state().resumable.status(user, upload_id, drop)
+    if upload.file_id is not None and drop is not None:
+        # Through a drop link the File is its owner's: the upload is done, nowhere to go.
+        return Response(status=200, headers={**_upload_headers(upload),
+                                             "Upload-File-Id": upload.file_id})  # fmt: skip
     if upload.file_id is not None:
         api = _prefix()[: -len("/tus/")]
         return Response(
@@ -163,19 +187,20 @@ def patch(upload_id: str) -> Response:
     tus.check_version(request.headers.get("Tus-Resumable"))
     if not _offset_body():
         raise UnsupportedMediaType(f"PATCH bodies must be {tus.OFFSET_MEDIA_TYPE}.")
-    user = current_user()
+    user, drop = _caller()
     offset = tus.parse_int(request.headers.get("Upload-Offset"), "Upload-Offset")
     if offset is None:
         raise BadRequest("Upload-Offset is required.")
     length = tus.parse_int(request.headers.get("Upload-Length"), "Upload-Length")
     checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
     chunks = body_chunks_for(state().settings.request_limit)
-    outcome = state().resumable.patch(user, upload_id, offset, length, checksum, chunks)
+    outcome = state().resumable.patch(user, upload_id, offset, length, checksum, chunks, drop)
     return _finished(outcome, 204, {})
 
 
 @tus_bp.delete("/<upload_id>")
 def terminate(upload_id: str) -> Response:
     tus.check_version(request.headers.get("Tus-Resumable"))
-    state().resumable.terminate(current_user(), upload_id)
+    user, drop = _caller()
+    state().resumable.terminate(user, upload_id, drop)
     return Response(status=204)

@@ -29,7 +29,7 @@ from airlock.errors import (
     RateLimited,
     Unauthorized,
 )
-from airlock.links import Offered, cookie_name
+from airlock.gates import Offered, cookie_name
 from airlock.web.auth import csrf_token, session_user
 from airlock.web.state import state
 
@@ -206,6 +206,12 @@ def files() -> str:
     return render_template("files.html", page="files")
 
 
+@ui.get("/drops")
+@_signed_in
+def drops() -> str:
+    return render_template("drops.html", page="drops")
+
+
 @ui.get("/admin")
 @_signed_in
 def admin() -> str:
@@ -224,7 +230,8 @@ def share(token: str) -> str:
     links = state().links
     link, records = links.look(token)
     if not links.unlocked(link, Offered(cookie=request.cookies.get(cookie_name(token)))):
-        return render_template("share_locked.html", token=token, error=None)
+        action = url_for("airlock_ui.unlock_share", token=token)
+        return render_template("unlock.html", action=action, what="link", error=None)
     base = "/s/" + quote(token, safe="")
     downloads_left = (
         max(link.max_downloads - link.downloads, 0) if link.max_downloads is not None else None
@@ -253,22 +260,59 @@ def share(token: str) -> str:
 def unlock_share(token: str) -> Any:
     """The share page's password form: a right password sets the link's unlock cookie and
     goes back to the page; the password travels in the body only, never in an address."""
+    return _unlock(
+        lambda offered: state().links.unlock(token, offered),
+        url_for("airlock_ui.share", token=token),
+        url_for("airlock_ui.unlock_share", token=token), "link",
+    )
+
+
+def _unlock(
+    unlock: Callable[[Offered], tuple[str, str, int]], back: str, action: str, what: str
+) -> Any:
+    """A password form's answer: with the right password, the unlock cookie and back to the
+    page (303); else the form again, saying why (401, or 429 with ``Retry-After``)."""
+    offered = Offered(password=request.form.get("password", ""),
+                      address=request.remote_addr or "unknown")  # fmt: skip
     try:
-        name, value, lifetime = state().links.unlock(token, Offered(
-            password=request.form.get("password", ""), address=request.remote_addr or "unknown",
-        ))  # fmt: skip
+        name, value, lifetime = unlock(offered)
     except PasswordRequired:
-        error = "That is not the password of this link."
-        return render_template("share_locked.html", token=token, error=error), 401
+        error = f"That is not the password of this {what}."
+        return render_template("unlock.html", action=action, what=what, error=error), 401
     except RateLimited as exc:
         minutes = max(1, round(exc.retry_after / 60))
         error = f"Too many wrong passwords. Try again in {minutes} minute{'s' * (minutes != 1)}."
-        page = render_template("share_locked.html", token=token, error=error)
+        page = render_template("unlock.html", action=action, what=what, error=error)
         return page, 429, {"Retry-After": str(exc.retry_after)}
-    response = redirect(url_for("airlock_ui.share", token=token), 303)
+    response = redirect(back, 303)
     response.set_cookie(name, value, max_age=lifetime, path="/", httponly=True, samesite="Lax",
                         secure=state().settings.cookie_secure or request.is_secure)  # fmt: skip
     return response
+
+
+@ui.get("/d/<token>")
+def drop_page(token: str) -> str:
+    """A drop link's page: anyone with it uploads files (over tus, resuming) into its
+    owner's space; it shows what the link is for and its limits, nothing of the owner's."""
+    drops = state().drops
+    drop, _owner = drops.look(token)
+    if not drops.unlocked(drop, Offered(cookie=request.cookies.get(cookie_name(token)))):
+        action = url_for("airlock_ui.unlock_drop", token=token)
+        return render_template("unlock.html", action=action, what="drop link", error=None)
+    return render_template(
+        "drop.html", drop=drop, token=token, endpoint=f"/d/{quote(token, safe='')}/tus/",
+        max_file_size=state().settings.max_file_size,
+    )  # fmt: skip
+
+
+@ui.post("/d/<token>")
+def unlock_drop(token: str) -> Any:
+    """The drop page's password form, as the share page's."""
+    return _unlock(
+        lambda offered: state().drops.unlock(token, offered),
+        url_for("airlock_ui.drop_page", token=token),
+        url_for("airlock_ui.unlock_drop", token=token), "drop link",
+    )
 
 
 @ui.get("/links/<link_id>/qr.svg")

@@ -29,6 +29,8 @@ let cursors = [null];
 let page = 0;
 let nextCursor = null;
 let query = "";
+// /files?drop=ID: only the Files that arrived through that drop link.
+const dropFilter = new URLSearchParams(window.location.search).get("drop");
 let loading = null;
 
 const KINDS = [
@@ -76,6 +78,7 @@ async function load({ focusFirst = false } = {}) {
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (cursors[page]) params.set("cursor", cursors[page]);
   if (query) params.set("q", query);
+  if (dropFilter) params.set("drop", dropFilter);
   if (loading) loading.abort();
   const controller = new AbortController();
   loading = controller;
@@ -118,7 +121,8 @@ function render(files) {
   nextButton.disabled = !nextCursor;
   pageLabel.textContent = page > 0 || nextCursor ? `Page ${page + 1}` : "";
   const shown = files.length === 1 ? "1 file" : `${files.length} files`;
-  status.textContent = query ? `${shown} matching “${query}” on this page.` : `${shown} on this page.`;
+  const through = dropFilter ? " that arrived through this drop link" : "";
+  status.textContent = query ? `${shown}${through} matching “${query}” on this page.` : `${shown}${through} on this page.`;
 }
 
 function renderRow(file) {
@@ -145,7 +149,10 @@ function fillRow(row, file) {
   name.target = "_blank";
   name.rel = "noopener";
   const expiry = row.querySelector(".file-expiry");
-  expiry.textContent = file.expires_at ? `Deleted after ${formatDate(file.expires_at)}` : "";
+  expiry.textContent = [
+    file.drop_id ? "Arrived through a drop link" : "",
+    file.expires_at ? `Deleted after ${formatDate(file.expires_at)}` : "",
+  ].filter(Boolean).join(" · ");
   if (file.quarantine) {
     // A rescan flagged it: its bytes are no longer served; say why instead of linking to them.
     name.removeAttribute("href");
