@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from airlock.core.ids import new_id, new_secret, secret_digest
 from airlock.core.passwords import hash_password, verify_password
 from airlock.db import repo
+from airlock.db import sessions_repo as srepo
 from airlock.db.engine import Database
 from airlock.db.records import Token, User
 from airlock.errors import BadRequest, Conflict, NotFound, Unauthorized
@@ -26,6 +27,12 @@ _TOUCH_EVERY = dt.timedelta(minutes=5)
 @functools.cache
 def _dummy_hash() -> str:
     return hash_password(new_secret())
+
+
+def _checked(password: str | None) -> str:
+    if password is None or len(password) < 8:
+        raise BadRequest("A password needs at least 8 characters.")
+    return password
 
 
 @dataclass(frozen=True)
@@ -47,15 +54,14 @@ class Accounts:
         self, username: str, password: str | None, is_admin: bool = False,
         quota_bytes: int | None = None,
     ) -> User:  # fmt: skip
-        """Create a user; ``BadRequest`` for a bad name, ``Conflict`` when it exists."""
+        """Create a user; ``BadRequest`` for a bad name, ``Conflict`` when it exists in any
+        case (``Alice`` beside ``alice``)."""
         if not USERNAME_RE.match(username):
             raise BadRequest(
                 "A user name is 1-64 letters, digits, '.', '_' or '-', starting with a letter "
                 "or digit."
             )
-        if password is not None and len(password) < 8:
-            raise BadRequest("A password needs at least 8 characters.")
-        hashed = hash_password(password) if password else None
+        hashed = hash_password(_checked(password)) if password else None
         try:
             with self.db.write() as conn:
                 if repo.user_by_name(conn, username) is not None:
@@ -84,6 +90,19 @@ class Accounts:
             raise NotFound(f"No user {username!r}.")
         return user
 
+    def users(self) -> list[User]:
+        with self.db.read() as conn:
+            return repo.list_users(conn)
+
+    def set_password(self, user: User, password: str, keep_session: str | None = None) -> None:
+        """Give ``user`` a new password (at least 8 characters); every browser session of
+        theirs ends but ``keep_session`` (the one that asked, when they changed it
+        themselves). API tokens stay."""
+        hashed = hash_password(_checked(password))
+        with self.db.write() as conn:
+            repo.set_password_hash(conn, user.id, hashed)
+            srepo.remove_for_user(conn, user.id, keep=keep_session)
+
     def count_users(self) -> int:
         with self.db.read() as conn:
             return repo.count_users(conn)
@@ -100,7 +119,10 @@ class Accounts:
 
     def create_token(self, user: User, name: str) -> NewToken:
         """A new API token of ``user`` named ``name`` (as ``shapes.TOKEN_REQUEST`` accepts it,
-        kept without surrounding spaces), with its secret."""
+        kept without surrounding spaces), with its secret; ``Conflict`` for a disabled user
+        (whose tokens would not work)."""
+        if user.disabled:
+            raise Conflict(f"User {user.username!r} is disabled: enable it before making a token.")
         secret = new_secret()
         with self.db.write() as conn:
             token = repo.add_token(

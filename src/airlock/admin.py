@@ -21,6 +21,7 @@ from airlock.db.engine import Database
 from airlock.db.records import FileRecord, User
 from airlock.errors import BadRequest, Conflict, Forbidden, NotFound
 from airlock.shapes import NEW_USER, USER_UPDATE
+from airlock.storage.base import Storage
 
 log = logging.getLogger("airlock.admin")
 MAX_DAYS = 90
@@ -35,12 +36,13 @@ def _require_admin(actor: User) -> None:
 class Admin:
     def __init__(
         self, settings: Settings, db: Database, accounts: Accounts,
-        clock: Callable[[], dt.datetime],
+        clock: Callable[[], dt.datetime], storage_of: Callable[[FileRecord], Storage],
     ) -> None:  # fmt: skip
         self.settings = settings
         self.db = db
         self.accounts = accounts
         self.clock = clock
+        self.storage_of = storage_of  # where a File's bytes are (``Service.storage_of``)
 
     def _user_json(self, user: User, used: int, count: int) -> dict[str, Any]:
         quota = user.quota_bytes if user.quota_bytes is not None else (
@@ -66,6 +68,10 @@ class Admin:
     def users(self, actor: User) -> list[dict[str, Any]]:
         """Every user with usage, by name."""
         _require_admin(actor)
+        return self.users_listed()
+
+    def users_listed(self) -> list[dict[str, Any]]:
+        """``users`` for the command line."""
         with self.db.read() as conn:
             rows = admin_repo.users_with_usage(conn)
         return [self._user_json(*row) for row in rows]
@@ -82,18 +88,51 @@ class Admin:
 
     def update_user(self, actor: User, username: str, body: dict[str, Any]) -> dict[str, Any]:
         """Apply a ``UserUpdate`` body (any of ``disabled``, ``is_admin``, ``quota_bytes``:
-        null for the default quota). Admins cannot disable or demote themselves, so there is
-        always one left."""
+        null for the default quota, and ``password``: a reset, which ends the user's browser
+        sessions). Disabling ends the user's sessions and revokes their API tokens for good
+        (enabling them again revives none). Admins cannot disable or demote themselves, so
+        there is always one left."""
         _require_admin(actor)
         values = USER_UPDATE.parse(body)
+        password = values.pop("password", None)
         target = self.accounts.user(username)
         if target.id == actor.id and (values.get("disabled") or values.get("is_admin") is False):
             raise BadRequest("You cannot disable or demote your own account.")
+        if password is not None:
+            self.accounts.set_password(target, password)
+        if values:
+            with self.db.write() as conn:
+                admin_repo.update_user(conn, target.id, **values)
+                if values.get("disabled"):
+                    srepo.remove_for_user(conn, target.id)
+                    repo.delete_tokens_of(conn, target.id)
+        return self._one(target.username)
+
+    def delete_user(self, actor: User, username: str) -> int:
+        """Delete a user with everything of theirs: Files (and their bytes), links, drop
+        links, tokens, sessions, uploads in flight. How many Files went. Admins cannot delete
+        themselves."""
+        _require_admin(actor)
+        target = self.accounts.user(username)
+        if target.id == actor.id:
+            raise BadRequest("You cannot delete your own account.")
+        return self.remove_user(target)
+
+    def remove_user(self, target: User) -> int:
+        """``delete_user`` for the command line."""
         with self.db.write() as conn:
-            admin_repo.update_user(conn, target.id, **values)
-            if values.get("disabled"):
-                srepo.remove_for_user(conn, target.id)
-        return self._one(username)
+            records = repo.files_of_user(conn, target.id)
+            repo.delete_user(conn, target.id)
+        for record in records:  # the rows are gone: what fails here, gc finds orphaned
+            try:
+                storage = self.storage_of(record)
+                for key in record.storage_keys:
+                    storage.delete(key)
+            except Exception:
+                log.warning("bytes of file %s stay for gc", record.id, exc_info=True)
+        log.info(json.dumps({"event": "user_deleted", "username": target.username,
+                             "files": len(records)}))  # fmt: skip
+        return len(records)
 
     # Quarantine ------------------------------------------------------------------------------
 

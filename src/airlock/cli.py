@@ -15,33 +15,11 @@ from typing import Any
 
 import click
 
+from airlock.cli_accounts import token, user
+from airlock.cli_context import Context
+from airlock.cli_context import fail as _fail
 from airlock.config import Settings, parse_size
 from airlock.errors import ConfigError
-
-
-class Context:
-    """Settings and, on first use, the assembled Airlock (built lazily: ``serve`` must set up
-    multi-process metrics before anything imports the metrics library)."""
-
-    def __init__(self, data_dir: str | None) -> None:
-        self.data_dir = data_dir
-        self._state: Any = None
-
-    def settings(self, **overrides: Any) -> Settings:
-        try:
-            return Settings.load(os.environ, data_dir=self.data_dir, **overrides)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    def state(self) -> Any:
-        if self._state is None:
-            from airlock.runtime import build_state
-
-            try:
-                self._state = build_state(self.settings())
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
-        return self._state
 
 
 @click.group()
@@ -56,9 +34,10 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
     ctx.obj = Context(data_dir)
 
 
-def _fail(exc: Exception) -> click.ClickException:
-    message = getattr(exc, "message", None) or str(exc)
-    return click.ClickException(message)
+main.add_command(user)
+main.add_command(token)
+
+
 
 
 @main.command()
@@ -160,59 +139,6 @@ def run_in_child(func: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     if "error" in payload:
         raise RuntimeError(payload["error"])
     return payload["ok"]  # type: ignore[no-any-return]
-
-
-@main.group()
-def user() -> None:
-    """Manage users."""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--admin", is_flag=True, help="Make the user an administrator.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--quota", default=None, help="Storage quota in bytes (suffixes like 10GB work).")
-@click.pass_obj
-def user_add(obj: Context, name: str, admin: bool, password_stdin: bool, quota: str | None) -> None:
-    """Create a user."""
-    from airlock.errors import AirlockError
-
-    password = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        quota_bytes = parse_size(quota) if quota is not None else None
-        created = obj.state().accounts.add_user(name, password, admin, quota_bytes)
-    except (AirlockError, ConfigError) as exc:
-        raise _fail(exc) from None
-    role = "admin" if created.is_admin else "user"
-    click.echo(f"Created {role} {created.username!r}.")
-    if password is None:
-        click.echo("The user has no password: sign in with an API token (airlock token create).")
-
-
-@main.group()
-def token() -> None:
-    """Manage API tokens."""
-
-
-@token.command("create")
-@click.argument("name")
-@click.option("--label", default="cli", show_default=True, help="A name for the token.")
-@click.pass_obj
-def token_create(obj: Context, name: str, label: str) -> None:
-    """Print a new API token for user NAME (as the last line)."""
-    from airlock.errors import AirlockError
-    from airlock.shapes import TOKEN_REQUEST
-
-    try:
-        accounts = obj.state().accounts
-        label = TOKEN_REQUEST.parse({"name": label})["name"]
-        new = accounts.create_token(accounts.user(name), label)
-    except AirlockError as exc:
-        raise _fail(exc) from None
-    click.echo(f"New API token for {name!r} (shown once):", err=True)
-    click.echo(new.secret)
 
 
 @main.command()

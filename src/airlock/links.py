@@ -170,12 +170,13 @@ class Links:
         if link.expired(now):
             raise Gone("This link has expired.")
         if link.file_id is not None:  # one File: why it cannot be had, in so many words
-            self.service.servable(records[0])
+            self.service.shareable(records[0])
         if link.used_up():
             raise Gone("This link has been used up.")
         if link.file_id is not None and records[0].expired(now):
             raise Gone("This file has expired.")
-        records = [r for r in records if r.quarantined_at is None and not r.expired(now)]
+        records = [r for r in records
+                   if r.quarantined_at is None and not r.owner_disabled and not r.expired(now)]
         if not records:
             raise Gone("The files of this link are no longer available.")
         return link, records

@@ -147,7 +147,7 @@ def build_state(
     accounts = Accounts(db, clock=clock)
     resumable = Resumable(settings, db, staging, service, inspector, clock=clock)
     sessions = Sessions(settings, db, accounts, clock=clock)
-    admin = Admin(settings, db, accounts, clock=clock)
+    admin = Admin(settings, db, accounts, clock=clock, storage_of=service.storage_of)
     links = Links(settings, db, service, clock=clock)
     drops = Drops(settings, db, accounts, clock=clock)
     direct = None

@@ -438,9 +438,16 @@ class Service:
             storage.delete(key)
 
     def public_file(self, file_id: str) -> FileRecord:
-        """A public File for ``/f/``; anything else is ``NotFound``, a quarantined one
-        ``Gone``."""
-        return self.servable(self.get_file(None, file_id))
+        """A public File for ``/f/``; anything else is ``NotFound``, a quarantined one, or
+        one whose owner is disabled, ``Gone``."""
+        return self.shareable(self.get_file(None, file_id))
+
+    def shareable(self, record: FileRecord) -> FileRecord:
+        """``record``, unless it may not be served to people without an account: no longer
+        servable, or its owner disabled (``Gone``)."""
+        if record.owner_disabled:
+            raise Gone("This file is no longer shared: its owner's account is disabled.")
+        return self.servable(record)
 
     @staticmethod
     def servable(record: FileRecord) -> FileRecord:

@@ -21,6 +21,7 @@ from airlock.db import sessions_repo as srepo
 from airlock.db.engine import Database
 from airlock.db.records import Session, User
 from airlock.db.room import write_making_room
+from airlock.errors import Forbidden, Unauthorized
 
 # An address may fail this many times the per-name limit: enough for a shared office NAT,
 # too few to try many passwords against many names.
@@ -88,6 +89,21 @@ class Sessions:
         if session is None or user is None or user.disabled:
             return None
         return user, session
+
+    def change_password(
+        self, user: User, current: str, new: str, session: Session | None = None
+    ) -> None:
+        """``user``'s own password change: ``current`` must be right (tried a limited number
+        of times, as sign-ins; ``Forbidden`` when wrong). Every other browser session of
+        theirs ends; ``session`` (the one asking) stays."""
+        limits = [(f"passwd:{user.id}", self.settings.login_attempts)]
+        self.attempts.take(limits, "Too many wrong passwords; try again later.")
+        try:
+            self.accounts.check_password(user.username, current)
+        except Unauthorized:
+            raise Forbidden("That is not your current password.") from None
+        self.attempts.succeeded(limits)
+        self.accounts.set_password(user, new, keep_session=session.id if session else None)
 
     @staticmethod
     def csrf_ok(session: Session, sent: str | None) -> bool:

@@ -94,6 +94,11 @@ DROP_REQUEST = Shape({
     "password": _LINK_PASSWORD,
 })
 
+PASSWORD_CHANGE = Shape({
+    "current": required(Text(min_length=1, max_length=1024)),
+    "new": required(Text(min_length=8, max_length=1024), "At least 8 characters."),
+})
+
 TOKEN_REQUEST = Shape({"name": required(Text(min_length=1, max_length=255, not_blank=True))})
 
 SIGN_IN = Shape({"username": required(TEXT), "password": required(TEXT)})
@@ -110,9 +115,12 @@ NEW_USER = Shape({
 
 USER_UPDATE = Shape(
     {
-        "disabled": optional(Flag()),
+        "disabled": optional(Flag(), "true: ends the user's sessions and revokes their tokens."),
         "is_admin": optional(Flag()),
         "quota_bytes": optional(_QUOTA, _QUOTA_MEANS),
+        "password": optional(
+            Text(min_length=8, max_length=1024), "A new password; ends the user's sessions."
+        ),
     },
     closed=True,
     min_properties=1,
@@ -289,6 +297,7 @@ COMPONENTS: dict[str, Kind] = {
     "LinkList": Shape({"links": required(ListOf(Ref("Link")))}),
     "Me": ME,
     "TokenRequest": TOKEN_REQUEST,
+    "PasswordChange": PASSWORD_CHANGE,
     "NewToken": NEW_TOKEN,
     "Token": TOKEN,
     "TokenList": Shape({"tokens": required(ListOf(Ref("Token")))}),

@@ -47,7 +47,8 @@ def test_add_list_disable_and_set_quota(client: FlaskClient, admin: dict, alice:
     assert r.status_code == 200 and r.json["disabled"] is True
     assert client.get("/api/v1/me", headers=alice).status_code == 401  # tokens stop too
     client.patch("/api/v1/admin/users/alice", headers=admin, json={"disabled": False})
-    assert client.get("/api/v1/me", headers=alice).status_code == 200
+    # Enabling again revives no token the disable revoked.
+    assert client.get("/api/v1/me", headers=alice).status_code == 401
 
 
 def test_bad_admin_changes_are_refused(client: FlaskClient, admin: dict, alice: dict) -> None:

@@ -45,6 +45,7 @@ class FileRecord:
     attachment_only: bool = False  # never served inline (a PDF with active content)
     store: str | None = None  # the upload set whose own storage holds it; None: the service's
     drop_id: str | None = None  # the drop link it came through, if any
+    owner_disabled: bool = False  # its owner's account is disabled (read, not stored)
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

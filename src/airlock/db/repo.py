@@ -30,7 +30,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import CompileError
 
 from airlock.db.records import FileRecord, Link, Token, User
-from airlock.db.schema import direct_uploads, files, link_files, links, tokens, uploads, users
+from airlock.db.schema import (
+    direct_uploads,
+    drops,
+    files,
+    link_files,
+    links,
+    sessions,
+    tokens,
+    uploads,
+    users,
+)
 
 
 def _user(row: Row[Any]) -> User:
@@ -40,7 +50,9 @@ def _user(row: Row[Any]) -> User:
     )  # fmt: skip
 
 
-_FILE_COLUMNS = (*files.c, users.c.username.label("owner"))
+_FILE_COLUMNS = (
+    *files.c, users.c.username.label("owner"), users.c.disabled.label("owner_disabled")
+)
 
 
 def _file(row: Row[Any]) -> FileRecord:
@@ -48,7 +60,7 @@ def _file(row: Row[Any]) -> FileRecord:
         row.id, row.owner_id, row.owner, row.name, row.size, row.sha256, row.content_type,
         row.visibility, row.storage_key, row.created_at, row.expires_at, row.thumbnail_key,
         row.quarantined_at, row.quarantine_reason, bool(row.attachment_only), row.store,
-        row.drop_id,
+        row.drop_id, bool(row.owner_disabled),
     )  # fmt: skip
 
 
@@ -76,8 +88,47 @@ def get_user(conn: Connection, user_id: int) -> User | None:
 
 
 def user_by_name(conn: Connection, username: str) -> User | None:
-    row = conn.execute(select(users).where(users.c.username == username)).first()
+    """The user of that name, in any case: names are unique without regard to case."""
+    row = conn.execute(
+        select(users).where(func.lower(users.c.username) == username.lower())
+    ).first()
     return _user(row) if row else None
+
+
+def list_users(conn: Connection) -> list[User]:
+    return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def delete_tokens_of(conn: Connection, user_id: int) -> None:
+    conn.execute(delete(tokens).where(tokens.c.user_id == user_id))
+
+
+def files_of_user(conn: Connection, user_id: int) -> list[FileRecord]:
+    rows = conn.execute(
+        select(*_FILE_COLUMNS).join(users, users.c.id == files.c.owner_id)
+        .where(files.c.owner_id == user_id)
+    )  # fmt: skip
+    return [_file(r) for r in rows]
+
+
+def delete_user(conn: Connection, user_id: int) -> None:
+    """The user's row and everything of theirs the database keeps (Files, links, drop links,
+    tokens, sessions, uploads in flight); their stored bytes are the caller's to delete."""
+    owned = select(files.c.id).where(files.c.owner_id == user_id)
+    theirs = select(links.c.id).where(or_(links.c.file_id.in_(owned), links.c.owner_id == user_id))
+    conn.execute(delete(link_files).where(
+        or_(link_files.c.file_id.in_(owned), link_files.c.link_id.in_(theirs))
+    ))  # fmt: skip
+    conn.execute(delete(links).where(or_(links.c.file_id.in_(owned), links.c.owner_id == user_id)))
+    conn.execute(delete(files).where(files.c.owner_id == user_id))
+    for table in (tokens, sessions, uploads, direct_uploads, drops):
+        column = table.c.user_id if "user_id" in table.c else table.c.owner_id
+        conn.execute(delete(table).where(column == user_id))
+    conn.execute(delete(users).where(users.c.id == user_id))
 
 
 def count_users(conn: Connection) -> int:
@@ -169,7 +220,7 @@ def add_file(conn: Connection, **values: Any) -> None:
 def add_file_record(conn: Connection, record: FileRecord) -> None:
     """Insert ``record`` as a File row (its ``owner`` name is the users table's)."""
     add_file(conn, **{f.name: getattr(record, f.name) for f in dataclasses.fields(record)
-                      if f.name != "owner"})  # fmt: skip
+                      if f.name not in ("owner", "owner_disabled")})  # fmt: skip
 
 
 def get_file(conn: Connection, file_id: str) -> FileRecord | None:

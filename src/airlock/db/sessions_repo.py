@@ -35,8 +35,12 @@ def remove(conn: Connection, session_id: str) -> None:
     conn.execute(delete(sessions).where(sessions.c.id == session_id))
 
 
-def remove_for_user(conn: Connection, user_id: int) -> None:
-    conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+def remove_for_user(conn: Connection, user_id: int, keep: str | None = None) -> None:
+    """End every session of the user's, but ``keep`` (a session id) if given."""
+    query = delete(sessions).where(sessions.c.user_id == user_id)
+    if keep is not None:
+        query = query.where(sessions.c.id != keep)
+    conn.execute(query)
 
 
 def remove_expired(conn: Connection, now: dt.datetime) -> int:

@@ -32,6 +32,12 @@ def update_user(username: str) -> Response:
     return jsonify(state().admin.update_user(actor, username, json_body()))
 
 
+@admin_bp.delete("/admin/users/<username>")
+def delete_user(username: str) -> Response:
+    state().admin.delete_user(current_user(), username)
+    return Response(status=204)
+
+
 @admin_bp.get("/admin/stats")
 def stats() -> Response:
     return jsonify(state().admin.stats(current_user(), request.args.get("days")))

@@ -11,7 +11,7 @@ from airlock.core.timefmt import rfc3339
 from airlock.errors import UnsupportedMediaType
 from airlock.pipeline.receive import boundary_of, receive_multipart, receive_raw
 from airlock.service import UploadOptions
-from airlock.web.auth import current_user
+from airlock.web.auth import browser_session, current_user
 from airlock.web.body import body_chunks_for, check_declared_length, json_body
 from airlock.web.errors import render, translate_within
 from airlock.web.openapi import openapi_document
@@ -150,6 +150,16 @@ def revoke_link(link_id: str) -> Response:
 def me() -> Response:
     st = state()
     return jsonify(st.accounts.usage(current_user(), st.settings.default_quota))
+
+
+@api.post("/me/password")
+def change_password() -> Response:
+    user = current_user()
+    body = json_body(shapes.PASSWORD_CHANGE)
+    found = browser_session()
+    session = found[1] if found is not None and found[0].id == user.id else None
+    state().sessions.change_password(user, body["current"], body["new"], session)
+    return Response(status=204)
 
 
 @api.post("/tokens")

@@ -433,6 +433,16 @@ def account_paths() -> Json:
                  **errors(401)},
             ),  # fmt: skip
         },
+        f"{API}/me/password": {
+            "post": operation(
+                "changePassword", "account", "Change your own password",
+                {"204": {"description": "Changed; your other browser sessions have ended."},
+                 **errors(400, 401, 403, 415, 429)},
+                description="403 `forbidden` when `current` is not your password (tried a "
+                "limited number of times, as sign-ins).",
+                body=json_body(schema_ref("PasswordChange"), "Your current and new password."),
+            ),  # fmt: skip
+        },
         f"{API}/tokens": {
             "post": operation(
                 "createToken", "account", "Create an API token",

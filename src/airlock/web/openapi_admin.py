@@ -78,11 +78,21 @@ def admin_paths() -> Json:
         f"{API}/admin/users/{{username}}": {
             "parameters": user_param,
             "patch": operation(
-                "updateUser", "admin", "Disable or enable a user, set their quota or role",
+                "updateUser", "admin",
+                "Disable or enable a user, set their quota or role, reset their password",
                 {"200": json_response("The user.", schema_ref("AdminUser")),
                  **errors(400, 401, 403, 404, 415)},
-                description="Admins cannot disable or demote themselves.",
+                description="Admins cannot disable or demote themselves. Disabling ends the "
+                "user's sessions and revokes their API tokens for good; a password reset ends "
+                "their sessions.",
                 body=json_body(schema_ref("UserUpdate"), "What to change."),
+            ),  # fmt: skip
+            "delete": operation(
+                "deleteUser", "admin", "Delete a user with all of their Files",
+                {"204": {"description": "Gone, with their Files (and bytes), links, drop links, "
+                                        "tokens and sessions."},
+                 **errors(400, 401, 403, 404)},
+                description="Admins cannot delete themselves.",
             ),  # fmt: skip
         },
         f"{API}/admin/quarantine": {

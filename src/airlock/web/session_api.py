@@ -26,6 +26,9 @@ def sign_in() -> Response:
     body = json_body(shapes.SIGN_IN)
     username, password = body["username"], body["password"]
     st = state()
+    earlier = browser_session()
+    if earlier is not None:  # signing in again ends this browser's session before it
+        st.sessions.sign_out(earlier[1])
     signed = st.sessions.sign_in(username, password, request.remote_addr or "unknown")
     response = jsonify({"username": signed.user.username, "csrf_token": signed.session.csrf_token})
     response.set_cookie(

@@ -206,6 +206,12 @@ def files() -> str:
     return render_template("files.html", page="files")
 
 
+@ui.get("/account")
+@_signed_in
+def account() -> str:
+    return render_template("account.html", page="account")
+
+
 @ui.get("/drops")
 @_signed_in
 def drops() -> str:

@@ -58,6 +58,16 @@ function userRow(user) {
     "aria-label": `Change the quota of ${user.username}`,
   }, "Quota…");
   quota.addEventListener("click", () => openQuota(user));
+  const reset = el("button", {
+    type: "button", class: "button button-small action-reset",
+    "aria-label": `Reset the password of ${user.username}`,
+  }, "Password…");
+  reset.addEventListener("click", () => openReset(user));
+  const remove = el("button", {
+    type: "button", class: "button button-small button-danger action-delete",
+    "aria-label": `Delete ${user.username}`,
+  }, "Delete…");
+  remove.addEventListener("click", () => openDelete(user));
   const used = user.quota_bytes
     ? `${formatBytes(user.used_bytes)} (${Math.round((100 * user.used_bytes) / user.quota_bytes)}%)`
     : formatBytes(user.used_bytes);
@@ -71,7 +81,7 @@ function userRow(user) {
     el("td", { "data-label": "Used" }, used),
     el("td", { "data-label": "Quota", class: "cell-quota" }, quotaLabel(user.quota_bytes)),
     el("td", { "data-label": "Since" }, formatDate(user.created_at)),
-    el("td", { class: "cell-actions" }, el("div", { class: "actions" }, quota, disable)),
+    el("td", { class: "cell-actions" }, el("div", { class: "actions" }, quota, reset, disable, remove)),
   );
   return row;
 }
@@ -90,6 +100,70 @@ async function setDisabled(user, disabled, button) {
     announce(`Could not change ${user.username}: ${describeError(err)} ${err.message || ""}`, { assertive: true });
   }
 }
+
+// -- password reset and delete ------------------------------------------------------------------
+
+const resetDialog = setupDialog(document.getElementById("reset-dialog"));
+const resetForm = document.getElementById("reset-form");
+const deleteDialog = setupDialog(document.getElementById("delete-user-dialog"));
+const deleteForm = document.getElementById("delete-user-form");
+let target = null;
+
+function openReset(user) {
+  target = user;
+  resetDialog.querySelector(".dialog-username").textContent = user.username;
+  resetForm.reset();
+  showFormError(resetForm, "");
+  resetDialog.showModal();
+}
+
+resetForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!target) return;
+  const password = resetForm.elements.password.value;
+  if (password.length < 8) {
+    showFormError(resetForm, "The password needs at least 8 characters.");
+    return;
+  }
+  try {
+    await api(`/api/v1/admin/users/${encodeURIComponent(target.username)}`,
+      { method: "PATCH", json: { password } });
+    resetDialog.close("done");
+    announce(`The password of ${target.username} is set; their browser sessions have ended.`);
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(resetForm, `${describeError(err)} ${err.message || ""}`.trim());
+  }
+});
+
+function openDelete(user) {
+  target = user;
+  deleteDialog.querySelector(".dialog-username").textContent = user.username;
+  deleteDialog.querySelector(".dialog-files").textContent =
+    user.files === 1 ? "1 file" : `${user.files ?? 0} files`;
+  deleteForm.reset();
+  showFormError(deleteForm, "");
+  deleteDialog.showModal();
+}
+
+deleteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!target) return;
+  if (document.getElementById("delete-user-confirm").value.trim() !== target.username) {
+    showFormError(deleteForm, `Type ${target.username} to confirm.`);
+    return;
+  }
+  try {
+    await api(`/api/v1/admin/users/${encodeURIComponent(target.username)}`, { method: "DELETE" });
+    deleteDialog.close("done");
+    announce(`${target.username} and their files are deleted.`);
+    await loadUsers();
+    loadStats();
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(deleteForm, `${describeError(err)} ${err.message || ""}`.trim());
+  }
+});
 
 let editing = null;
 
