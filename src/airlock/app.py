@@ -40,6 +40,13 @@ def create_app(
     app.register_blueprint(ops)
     app.register_blueprint(ui)
     app.after_request(_security_headers)
+    if settings.cookie_secure:
+        # Served over HTTPS (behind a TLS proxy): browsers keep to HTTPS from then on.
+        @app.after_request
+        def _hsts(response: Response) -> Response:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            return response
+
     app.wsgi_app = _mounted_at_root(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         # The client's address (sign-in limits per address) and scheme (Secure cookies) as the

@@ -172,6 +172,14 @@ def _mount(app: Flask, settings: Settings, prefix: str) -> None:
 
     @app.after_request
     def _observe(response: Response) -> Response:
+        path = request.path
+        if (path.startswith(prefix + "/") or path == prefix) and not (
+            request.endpoint or ""
+        ).endswith(".static"):
+            # API answers are one user's: no shared cache keeps them, nor the browser after
+            # sign-out (a File's bytes set their own Cache-Control).
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
         started = g.pop("airlock_started", None)
         if started is not None and _ours():
             rule = request.url_rule.rule if request.url_rule else "unmatched"

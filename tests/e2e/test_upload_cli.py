@@ -333,10 +333,13 @@ def test_public_and_private(server: LiveServer, tmp_path: Path) -> None:
     env = env_for(server, tmp_path / "s.json")
     public = upload(env, "--public", str(pic))
     assert public.returncode == 0, public.stderr
-    info = file_json(server, public.stdout.strip())
-    assert info["visibility"] == "public"
-    anonymous = requests.get(f"{server.url}/f/{info['id']}/pic.png", timeout=30)
+    # A public File's printed address is the one anyone may open, without a token.
+    printed = public.stdout.strip()
+    assert printed.startswith(f"{server.url}/f/") and printed.endswith("/pic.png"), printed
+    anonymous = requests.get(printed, timeout=30)
     assert anonymous.status_code == 200 and anonymous.content == pic.read_bytes()
+    file_id = printed.split("/f/")[1].split("/")[0]
+    assert file_json(server, f"{server.url}/api/v1/files/{file_id}")["visibility"] == "public"
     private = upload(env, str(pic))  # same file, other visibility: a new upload, not a resume
     assert private.returncode == 0, private.stderr
     assert "resuming" not in private.stderr
@@ -419,3 +422,15 @@ def test_parallel_uploads_all_arrive(server: LiveServer, tmp_path: Path) -> None
     got = {file_json(server, u)["name"]: file_json(server, u)["sha256"] for u in urls}
     assert got == {p.name: sha256_of(p) for p in paths}
     assert result.stderr.splitlines()[-1].startswith("total (5 files)")
+
+
+def test_expires_sets_the_files_lifetime(server: LiveServer, tmp_path: Path) -> None:
+    path = tmp_path / "brief.txt"
+    path.write_bytes(b"gone tomorrow\n")
+    env = env_for(server, tmp_path / "s.json")
+    result = upload(env, "--expires", "1d", str(path))
+    assert result.returncode == 0, result.stderr
+    info = file_json(server, result.stdout.strip())
+    assert info["expires_at"] is not None
+    bad = upload(env, "--expires", "soon", str(path))
+    assert bad.returncode == 2 and "--expires" in bad.stderr

@@ -83,11 +83,17 @@ def test_drop_three_files_one_rejected(server: Airlock, browsing: Any, via_proxy
     expect(page.locator("#drop-overlay")).to_be_hidden()
 
     rows = upload_rows(page)
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(3, timeout=15_000)
     evil = rows.filter(has_text="evil.html")
     expect(evil.locator(".upload-status")).to_have_text("Rejected.")
     expect(evil.locator(".upload-reason")).to_contain_text("Files of this type are not allowed")
     expect(evil.locator(".upload-reason")).to_contain_text(".html")  # the server's specifics
+    empty = samples.data_transfer(page, [("empty.txt", b"", "text/plain")])
+    page.dispatch_event("body", "drop", {"dataTransfer": empty})
+    empty_row = upload_rows(page).filter(has_text="empty.txt")
+    expect(empty_row.locator(".upload-status")).to_have_text("Rejected.")
+    # The plain reason only, not the server's message saying the same again.
+    expect(empty_row.locator(".upload-reason")).to_have_text("This file is empty.")
     expect(evil.get_by_role("button", name=re.compile("Cancel"))).to_be_hidden()
 
     text_row = rows.filter(has_text="notes.txt")
@@ -103,8 +109,8 @@ def test_drop_three_files_one_rejected(server: Airlock, browsing: Any, via_proxy
         expect(row.locator(".upload-percent")).to_have_text("100%")
         expect(row.locator("progress")).to_have_attribute("aria-label", f"Upload of {name}")
     batch = page.locator("#batch-text")
-    expect(batch).to_contain_text("2 of 2 uploaded")
-    expect(batch).to_contain_text("1 rejected")
+    expect(batch).to_contain_text("2 of 4 uploaded")  # four files: one refused, one empty
+    expect(batch).to_contain_text("2 rejected")
     expect(page.locator("#batch-bar")).to_have_js_property("value", 100)
     screenshot(page, "upload")
 

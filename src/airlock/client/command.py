@@ -19,6 +19,19 @@ def _server(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value.strip().rstrip("/")
 
 
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip().lower()
+    number, unit = text.rstrip("smhdw"), text[len(text.rstrip("smhdw")):]
+    if not number.isdigit() or unit not in _DURATION_UNITS or int(number) < 1:
+        raise click.BadParameter("a whole number of seconds, or with m, h, d or w (90m, 7d)")
+    return int(number) * _DURATION_UNITS[unit]
+
+
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     from airlock.config import parse_size
     from airlock.errors import ConfigError
@@ -47,6 +60,10 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
 )  # fmt: skip
 @click.option("--public", is_flag=True, help="Make the Files public (default: private).")
 @click.option(
+    "--expires", default=None, callback=_duration, metavar="DURATION",
+    help="Delete the Files after this long: 3600, 90m, 12h, 7d or 2w (default: keep them).",
+)  # fmt: skip
+@click.option(
     "--chunk-size", default="8MiB", show_default=True, callback=_size,
     help="Bytes per request, e.g. 8MB or 16MiB.",
 )  # fmt: skip
@@ -55,8 +72,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     help="Files uploaded at once.",
 )  # fmt: skip
 def upload_command(
-    files: tuple[str, ...], server: str, token: str | None, public: bool, chunk_size: int,
-    parallel: int,
+    files: tuple[str, ...], server: str, token: str | None, public: bool, expires: int | None,
+    chunk_size: int, parallel: int,
 ) -> None:  # fmt: skip
     """Upload FILEs (resumable, tus) and print each File's URL.
 
@@ -70,6 +87,6 @@ def upload_command(
         )
     from airlock.client.runner import Options, run_uploads
 
-    options = Options(server, token.strip(), public, chunk_size, parallel)
+    options = Options(server, token.strip(), public, chunk_size, parallel, expires)
     code = run_uploads(files, options, stdout=sys.stdout, stderr=sys.stderr, environ=os.environ)
     sys.exit(code)

@@ -28,6 +28,7 @@ class Options:
     public: bool = False
     chunk_size: int = 8 * 2**20
     parallel: int = 1
+    expires_in: int | None = None  # seconds until the Files expire; None: never
 
 
 def label(name: str) -> str:
@@ -52,7 +53,9 @@ def run_uploads(
             continue
         seen.add(os.path.realpath(path))
         try:
-            key, st = fingerprint_file(options.server, path, visibility)
+            # Another lifetime is another upload, not a resume of the one before.
+            kind = visibility + (f"/{options.expires_in}" if options.expires_in else "")
+            key, st = fingerprint_file(options.server, path, kind)
         except OSError as exc:
             stderr.write(f"{label(name)}: cannot read the file: {exc.strerror or exc}\n")
             failed += 1
@@ -68,7 +71,9 @@ def run_uploads(
         transport = Transport()
         try:
             client = TusClient(transport, options.server, options.token)
-            return FileUpload(client, job, visibility, store, progress, cancel, policy).run()
+            url = FileUpload(client, job, visibility, store, progress, cancel, policy,
+                             options.expires_in).run()  # fmt: skip
+            return client.shown_url(url) if visibility == "public" else url
         finally:
             transport.close()
 

@@ -7,6 +7,7 @@ exceptions below; what to do next (retry, resync, start over, give up) is ``uplo
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -130,6 +131,16 @@ class TusClient:
     def file_url(self, file_id: str) -> str:
         """The API URL of File ``file_id``."""
         return self.server + FILES_PATH + file_id
+
+    def shown_url(self, file_url: str) -> str:
+        """Where people read the File at ``file_url``: its public address when it is public
+        (anyone may open it), else its API URL (for its owner)."""
+        try:
+            reply = self.transport.request("GET", file_url, self._headers)
+            public = json.loads(reply.body)["links"].get("public") if reply.status == 200 else None
+        except Exception:  # the File is stored: its API URL is a fine answer still
+            public = None
+        return urljoin(self.server + "/", public) if isinstance(public, str) else file_url
 
     def create(self, length: int, metadata: Mapping[str, str]) -> str | Finished:
         """``POST`` a new upload of ``length`` bytes; its URL (or, for zero bytes, the File)."""

@@ -95,10 +95,11 @@ class FileUpload:
 
     def __init__(
         self, client: TusClient, job: Job, visibility: str, store: ResumeStore, events: Events,
-        cancel: threading.Event, policy: Policy = Policy(),
+        cancel: threading.Event, policy: Policy = Policy(), expires_in: int | None = None,
     ) -> None:  # fmt: skip
         self.client, self.job, self.visibility = client, job, visibility
         self.store, self.events, self.cancel, self.policy = store, events, cancel, policy
+        self.expires_in = expires_in  # seconds the File is kept; None: until deleted
         self._failures = 0
 
     def run(self) -> str:
@@ -148,6 +149,8 @@ class FileUpload:
 
     def _create(self) -> str | Finished:
         metadata = {"filename": self.job.name, "visibility": self.visibility}
+        if self.expires_in is not None:
+            metadata["expires_in"] = str(self.expires_in)
         try:
             created = self._retrying(lambda: self.client.create(self.job.size, metadata))
         except Gone as exc:

@@ -4,9 +4,10 @@ API.md's JSON envelope. Unexpected exceptions are logged with their traceback an
 
 from __future__ import annotations
 
+import html
 import logging
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from airlock import errors
@@ -75,10 +76,33 @@ def from_unexpected(exc: Exception) -> Response:
     return render(errors.InternalError())
 
 
-def translate_within(blueprint: Blueprint) -> Blueprint:
-    """Answer every error raised in ``blueprint``'s views and hooks in the JSON envelope, and
-    only those: the host app's own handlers keep answering its own routes."""
-    blueprint.register_error_handler(errors.AirlockError, render)
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{title}</title></head>
+<body><main><h1>{title}</h1><p>{message}</p></main></body></html>
+"""
+_TITLES = {401: "Password needed", 404: "Not found", 410: "No longer available",
+           429: "Too many attempts"}  # fmt: skip
+
+
+def render_for_people(exc: errors.AirlockError) -> Response:
+    """``render``, but a small HTML page for a browser that navigated here (it asks for HTML
+    before JSON): a used-up share link opened in a tab reads as a page, not as raw JSON."""
+    response = render(exc)
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        return response
+    title = _TITLES.get(exc.status, "Something went wrong")
+    message = exc.message if exc.status < 500 else "The server could not answer this request."
+    response.set_data(_PAGE.format(title=html.escape(title), message=html.escape(message)))
+    response.mimetype = "text/html"
+    return response
+
+
+def translate_within(blueprint: Blueprint, pages: bool = False) -> Blueprint:
+    """Answer every error raised in ``blueprint``'s views and hooks in the JSON envelope (or,
+    with ``pages``, as a small page for browsers: ``render_for_people``), and only those: the
+    host app's own handlers keep answering its own routes."""
+    blueprint.register_error_handler(errors.AirlockError, render_for_people if pages else render)
     blueprint.register_error_handler(HTTPException, from_http)
     blueprint.register_error_handler(Exception, from_unexpected)
     return blueprint

@@ -10,7 +10,7 @@ from airlock.web.serving import send_file_bytes
 from airlock.web.state import state
 from airlock.web.zipped import send_zip
 
-public = translate_within(Blueprint("airlock_public", __name__))
+public = translate_within(Blueprint("airlock_public", __name__), pages=True)
 
 
 def offered(token: str) -> Offered:

@@ -183,9 +183,10 @@ class Item {
 
   showReason(text, err) {
     this.reason.textContent = text;
-    // The server's own words carry the specifics ("Files ending in .exe are not allowed.").
-    if (err instanceof ApiError && err.message && err.message !== text && !text.includes(err.message)
-        && err.code !== "network") {
+    // The server's own words carry the specifics ("Files ending in .exe are not allowed."),
+    // unless they only say the same again ("This file is empty." beside "The file is empty.").
+    if (err instanceof ApiError && err.message && !sameWords(err.message, text)
+        && !text.includes(err.message) && err.code !== "network") {
       const detail = document.createElement("span");
       detail.className = "upload-detail";
       detail.textContent = ` ${err.message}`;
@@ -250,6 +251,13 @@ function pump() {
   }
 }
 
+/** Whether two sentences say the same, give or take articles, case and punctuation. */
+function sameWords(a, b) {
+  const words = (s) => s.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, " ").split(/\s+/)
+    .filter((w) => w && !["the", "this", "a", "an"].includes(w)).join(" ");
+  return words(a) === words(b);
+}
+
 function updateBatch() {
   const counted = items.filter((i) => ["waiting", "uploading", "done"].includes(i.state));
   const total = counted.reduce((sum, i) => sum + i.file.size, 0);
@@ -257,7 +265,9 @@ function updateBatch() {
   const pct = total ? Math.floor((100 * sent) / total) : (counted.length ? 100 : 0);
   batchBar.value = pct;
   const count = (state) => items.filter((i) => i.state === state).length;
-  const parts = [`${count("done")} of ${counted.length} uploaded`];
+  // Of every file added but those cancelled: four files with one refused are "3 of 4".
+  const considered = items.length - count("cancelled");
+  const parts = [`${count("done")} of ${considered} uploaded`];
   if (total) parts.push(`${formatBytes(sent)} of ${formatBytes(total)} (${pct}%)`);
   for (const [state, word] of [["rejected", "rejected"], ["failed", "failed"], ["cancelled", "cancelled"]]) {
     const n = count(state);
