@@ -7,8 +7,12 @@ directory and database when they are missing.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shlex
+import shutil
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -55,7 +59,8 @@ def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> Non
     from airlock import metricsdir
     from airlock.server import run
 
-    settings = obj.settings()
+    settings = obj.settings()  # a setting it cannot use is said first
+    _check_port(host, port)
     metrics = metricsdir.prepare(settings)
     try:
         # Set-up runs in a short-lived child: what it loads (Alembic, libmagic, SQLAlchemy)
@@ -72,12 +77,39 @@ def serve(obj: Context, host: str, port: int, workers: int, threads: int) -> Non
     if facts["users"] == 0:
         click.echo(
             "No user exists yet. Create the first (admin) user with:\n"
-            f"  airlock --data-dir {data_dir} user add admin --admin --password-stdin",
+            f"  {command_name()} --data-dir {shlex.quote(str(data_dir))} user add admin --admin",
             err=True,
         )
     click.echo(f"Serving on http://{host}:{port}/ with {workers} workers", err=True)
     sweep_in_background(settings)
     run(settings, host, port, workers, threads)
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line, before anything starts, when the address is taken (rather than the
+    start-up banner and a screenful of the server's own errors)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is in use; try another with --port"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def command_name() -> str:
+    """How to run this ``airlock`` again from any directory: ``airlock`` when that is the
+    one on the PATH, else its full path (or ``python -m airlock``)."""
+    argv0 = sys.argv[0] if sys.argv else "airlock"
+    if argv0.endswith("__main__.py"):
+        return f"{shlex.quote(sys.executable)} -m airlock"
+    found = shutil.which("airlock")
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "airlock"
+    return shlex.quote(os.path.abspath(argv0)) if os.sep in argv0 else "airlock"
 
 
 def sweep_in_background(settings: Settings) -> None:

@@ -30,10 +30,17 @@ class Context:
         if self._state is None:
             from airlock.runtime import build_state
 
+            settings = self.settings()
+            fresh = not settings.data_dir.exists()
             try:
-                self._state = build_state(self.settings())
+                self._state = build_state(settings)
             except ConfigError as exc:
                 raise click.ClickException(str(exc)) from None
+            if fresh:  # a command run from another directory must not go unnoticed
+                click.echo(
+                    f"Created a new data directory {settings.data_dir.resolve()} (another "
+                    "one: --data-dir DIR or AIRLOCK_DATA_DIR).", err=True,
+                )  # fmt: skip
         return self._state
 
 

@@ -53,7 +53,8 @@ def test_serve_first_run_explains_itself_and_refuses_bad_settings(tmp_path: Path
     try:
         log = live.log()
         assert "Created the data directory" in log
-        assert "user add admin --admin --password-stdin" in log
+        # The hint names the command as it can be run from anywhere, and this data dir.
+        assert f"--data-dir {tmp_path / 'data'} user add admin --admin" in log
         for name, mode in (("", 0o700), ("secret_key", 0o600), ("airlock.db", 0o600)):
             assert (tmp_path / "data" / name).stat().st_mode & 0o777 == mode, name
         assert requests.get(live.url + "/readyz", timeout=5).status_code == 200
@@ -122,3 +123,24 @@ def test_check_runs_the_storage_conformance_suite_on_s3(tmp_path: Path, s3_env: 
     assert unset.returncode == 1 and "AIRLOCK_S3_BUCKET" in unset.stdout
     stray = run(tmp_path / "d", "check", env={"AIRLOCK_S3_CONTENT_ORIGIN": "https://files.example"})
     assert stray.returncode == 1 and "AIRLOCK_STORAGE=s3" in stray.stdout
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(tmp_path / "data", "serve", "--port", str(port))
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is in use; try another with --port" in result.stderr
+    assert "Serving on" not in result.stderr and "gunicorn" not in result.stderr.lower()
+
+
+def test_a_command_says_when_it_makes_a_new_data_dir(tmp_path: Path) -> None:
+    first = run(tmp_path / "elsewhere", "gc")
+    assert first.returncode == 0, first.stderr
+    assert f"Created a new data directory {tmp_path / 'elsewhere'}" in first.stderr
+    again = run(tmp_path / "elsewhere", "gc")
+    assert "Created a new data directory" not in again.stderr

@@ -434,3 +434,32 @@ def test_expires_sets_the_files_lifetime(server: LiveServer, tmp_path: Path) -> 
     assert info["expires_at"] is not None
     bad = upload(env, "--expires", "soon", str(path))
     assert bad.returncode == 2 and "--expires" in bad.stderr
+
+
+def test_a_server_that_is_not_there_is_said_at_once(tmp_path: Path) -> None:
+    """Nobody listens: the first failed attempt is reported while the command goes on
+    retrying, instead of saying nothing until it gives up."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"x\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+    env.update(AIRLOCK_TOKEN="al_x", AIRLOCK_UPLOAD_STATE=str(tmp_path / "s.json"))
+    proc = subprocess.Popen([*AIRLOCK, "upload", "--server", f"http://127.0.0.1:{port}",
+                             str(path)], stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the first lines, long before the attempts run out
+            if "retrying" in line:
+                assert f"127.0.0.1:{port}" in line and "Ctrl+C" in line
+                break
+        else:
+            raise AssertionError("the command gave up without saying it was retrying")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -169,9 +169,13 @@ def test_a_three_file_link_downloads_as_one_zip(server: Airlock, browsing: Any) 
     ids = [server.upload(user, name, data)["id"] for name, data in contents.items()]
     link = server.api(user, "POST", "/api/v1/links",
                       json={"files": ids, "expires_in": 3600}).json()  # fmt: skip
-    page = browsing().page()
+    page = browsing(timezone_id="Pacific/Auckland").page()
     page.goto("/share/" + link["url"].removeprefix("/s/"))
     expect(page.get_by_role("heading", name="3 files")).to_be_visible()
+    # The expiry in the reader's time zone (the server's UTC on hover).
+    until = page.locator(".shared-facts time")
+    expect(until).to_have_attribute("title", re.compile("UTC$"))
+    expect(until).not_to_contain_text("UTC")
     items = page.get_by_role("list", name="Files").get_by_role("listitem")
     expect(items).to_have_count(3)
     for name in contents:

@@ -267,5 +267,8 @@ class FileUpload:
         if self._failures >= (attempts or self.policy.attempts):
             raise Failed(f"{reason} (gave up after {self._failures} attempts)")
         delay = getattr(exc, "delay", None) or backoff(self._failures, self.policy)
+        if self._failures == 1 or self._failures % 5 == 0:  # never silent while it retries
+            self.events.message(f"{self.job.label}: {reason}; retrying in {delay:.0f} s "
+                                f"(Ctrl+C stops)")  # fmt: skip
         if self.cancel.wait(delay):
             raise Cancelled()

@@ -1,5 +1,14 @@
-// The page frame: the Sign out button.
-import { api, announce, describeError } from "./common.js";
+// The page frame: the Sign out button, and dates the server wrote in UTC shown in the
+// reader's own time zone (<time datetime> elements; the UTC text stays without scripts).
+import { api, announce, describeError, formatDate } from "./common.js";
+
+for (const time of document.querySelectorAll("time[datetime]")) {
+  const shown = formatDate(time.getAttribute("datetime"));
+  if (shown !== "—") {
+    time.title = time.textContent.trim();  // the UTC form, on hover
+    time.textContent = shown;
+  }
+}
 
 const signOut = document.getElementById("sign-out");
 if (signOut) {
