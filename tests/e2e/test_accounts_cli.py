@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import time
 from pathlib import Path
@@ -26,6 +27,11 @@ def on_a_terminal(data_dir: Path, *args: str, answers: list[str]) -> tuple[int, 
     pending = list(answers)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1.0)  # bounded: never waits forever
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
         try:
             chunk = os.read(leader, 4096)
         except OSError:  # the command exited and closed the terminal
@@ -33,10 +39,12 @@ def on_a_terminal(data_dir: Path, *args: str, answers: list[str]) -> tuple[int, 
         if not chunk:
             break
         out += chunk
-        if pending and out.rstrip().endswith(b":"):
+        # A prompt is new output ending in ":" (not the echo of an answer already given).
+        if pending and chunk.rstrip().endswith(b":"):
             os.write(leader, pending.pop(0).encode() + b"\n")
-            out += b"\n"
     os.close(leader)
+    if proc.poll() is None:
+        proc.kill()
     return proc.wait(timeout=30), out.decode(errors="replace")
 
 
