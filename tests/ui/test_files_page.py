@@ -326,3 +326,37 @@ def test_a_quarantined_file_says_why_and_links_nowhere(server: Airlock, browsing
     expect(row_of(page, "fine.txt").locator(".file-name")).to_have_attribute(
         "href", re.compile(r"/content$")
     )
+
+
+def test_bulk_share_and_delete(server: Airlock, browsing: Any) -> None:
+    user = server.new_user("bulker")
+    for name in ("one.txt", "two.txt", "three.txt"):
+        server.upload(user, name, f"{name}\n".encode())
+    b = browsing(permissions=["clipboard-read", "clipboard-write"])
+    b.sign_in(user)
+    page = b.page()
+    page.goto("/files")
+    expect(page.locator("#file-rows > tr")).to_have_count(3)
+    for name in ("one.txt", "three.txt"):
+        row_of(page, name).locator(".row-select").check()
+    expect(page.locator("#bulk-count")).to_have_text("2 files selected")
+    page.get_by_role("button", name="Share selected…").click()
+    dialog = page.locator("#bulk-share-dialog")
+    expect(dialog.get_by_role("heading")).to_have_text("One link for 2 files")
+    dialog.get_by_role("button", name="Create link").click()
+    address = dialog.get_by_label("Share page address")
+    expect(address).to_have_value(re.compile(r"/share/[A-Za-z0-9_-]+$"))
+    url = address.input_value()
+    dialog.get_by_role("button", name="Close").click()
+    stranger = browsing().page()
+    stranger.goto(url)
+    expect(stranger.get_by_role("heading", name="2 files")).to_be_visible()
+    expect(stranger.get_by_role("link", name="Download one.txt")).to_be_visible()
+    expect(stranger.get_by_role("link", name="Download three.txt")).to_be_visible()
+
+    page.get_by_role("button", name="Delete selected…").click()
+    page.locator("#bulk-delete-dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator("#file-rows > tr")).to_have_count(1)
+    expect(page.locator(".file-name")).to_have_text("two.txt")
+    expect(page.locator("#bulk-bar")).to_be_hidden()
+    assert [f["name"] for f in server.files(user)] == ["two.txt"]

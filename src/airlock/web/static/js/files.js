@@ -2,10 +2,10 @@
 // and the storage used against the quota.
 
 import {
-  ApiError, announce, api, describeError, formatBytes, formatDate, fromTemplate, setupDialog,
-  showFormError,
+  ApiError, announce, api, copyText, describeError, formatBytes, formatDate, fromTemplate,
+  setupDialog, showFormError,
 } from "./common.js";
-import { openShare } from "./links.js";
+import { openShare, pageUrl } from "./links.js";
 
 const PAGE_SIZE = 20;
 const STATIC = "/static/img/";
@@ -102,6 +102,7 @@ async function load({ focusFirst = false } = {}) {
 
 function render(files) {
   rows.replaceChildren(...files.map(renderRow));
+  showSelection();
   table.hidden = files.length === 0;
   empty.hidden = files.length > 0;
   if (!files.length) {
@@ -129,8 +130,119 @@ function renderRow(file) {
   const row = fromTemplate("file-row");
   row.dataset.id = file.id;
   fillRow(row, file);
+  const box = row.querySelector(".row-select");
+  box.checked = selected.has(file.id);
+  box.addEventListener("change", () => {
+    if (box.checked) selected.set(file.id, file);
+    else selected.delete(file.id);
+    showSelection();
+  });
   return row;
 }
+
+// -- bulk: select, share selected, delete selected ---------------------------------------------
+
+const selected = new Map(); // id -> File, across pages
+const bulkBar = document.getElementById("bulk-bar");
+const selectAll = document.getElementById("select-all");
+const bulkShareDialog = setupDialog(document.getElementById("bulk-share-dialog"));
+const bulkShareForm = document.getElementById("bulk-share-form");
+const bulkDeleteDialog = setupDialog(document.getElementById("bulk-delete-dialog"));
+const bulkDeleteForm = document.getElementById("bulk-delete-form");
+
+function countWords(n) {
+  return n === 1 ? "1 file" : `${n} files`;
+}
+
+function showSelection() {
+  const n = selected.size;
+  bulkBar.hidden = n === 0;
+  document.getElementById("bulk-count").textContent = `${countWords(n)} selected`;
+  const boxes = [...rows.querySelectorAll(".row-select")];
+  selectAll.checked = boxes.length > 0 && boxes.every((b) => b.checked);
+  selectAll.indeterminate = !selectAll.checked && boxes.some((b) => b.checked);
+}
+
+selectAll.addEventListener("change", () => {
+  for (const row of rows.children) {
+    const box = row.querySelector(".row-select");
+    box.checked = selectAll.checked;
+    box.dispatchEvent(new Event("change"));
+  }
+});
+
+document.getElementById("bulk-clear").addEventListener("click", () => {
+  selected.clear();
+  for (const box of rows.querySelectorAll(".row-select")) box.checked = false;
+  showSelection();
+  selectAll.focus();
+});
+
+document.getElementById("bulk-share").addEventListener("click", () => {
+  for (const node of bulkShareDialog.querySelectorAll(".dialog-count")) {
+    node.textContent = countWords(selected.size);
+  }
+  bulkShareForm.reset();
+  document.getElementById("bulk-result").hidden = true;
+  document.getElementById("bulk-create").hidden = false;
+  showFormError(bulkShareForm, "");
+  bulkShareDialog.showModal();
+});
+
+bulkShareForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const expiry = bulkShareForm.elements.expires_in.value;
+  const body = { files: [...selected.keys()], expires_in: expiry ? parseInt(expiry, 10) : null };
+  if (bulkShareForm.elements.password.value) body.password = bulkShareForm.elements.password.value;
+  try {
+    const link = await api("/api/v1/links", { method: "POST", json: body });
+    const url = document.getElementById("bulk-url");
+    url.value = pageUrl(link);
+    document.getElementById("bulk-result").hidden = false;
+    document.getElementById("bulk-create").hidden = true;
+    url.select();
+    url.focus();
+    announce(`One link for ${countWords(link.files.length)} created.`);
+  } catch (err) {
+    if (handleAuth(err)) return;
+    showFormError(bulkShareForm, describeError(err));
+  }
+});
+
+document.getElementById("bulk-copy").addEventListener("click", async (event) => {
+  const ok = await copyText(document.getElementById("bulk-url").value);
+  event.currentTarget.textContent = ok ? "Copied" : "Press Ctrl+C";
+  announce(ok ? "Copied to the clipboard." : "Copying failed; press Ctrl+C.");
+});
+
+document.getElementById("bulk-delete").addEventListener("click", () => {
+  bulkDeleteDialog.querySelector(".dialog-count").textContent = countWords(selected.size);
+  showFormError(bulkDeleteForm, "");
+  bulkDeleteDialog.showModal();
+});
+
+bulkDeleteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const failed = [];
+  for (const [id, file] of [...selected]) {
+    try {
+      await api(`/api/v1/files/${encodeURIComponent(id)}`, { method: "DELETE" });
+      selected.delete(id);
+    } catch (err) {
+      if (handleAuth(err)) return;
+      failed.push(`${file.name}: ${describeError(err)}`);
+    }
+  }
+  if (failed.length) {
+    showFormError(bulkDeleteForm, `Not deleted: ${failed.join("; ")}`);
+  } else {
+    bulkDeleteDialog.close("done");
+    announce("The selected files are deleted.");
+  }
+  loadQuota();
+  await load();
+  showSelection();
+});
 
 function fillRow(row, file) {
   const links = file.links || {};
