@@ -18,16 +18,14 @@ from airlock.config import Settings
 from airlock.core.ids import new_id, new_secret, secret_digest
 from airlock.core.passwords import hash_password
 from airlock.core.rules import SetRules
-from airlock.core.timefmt import parse_seconds
+from airlock.core.timefmt import lifetime_end
 from airlock.db import drops_repo, repo
 from airlock.db.engine import Database
 from airlock.db.records import Drop, User
-from airlock.errors import BadRequest, DropClosed, NotFound, PasswordRequired
+from airlock.errors import DropClosed, NotFound, PasswordRequired
 from airlock.gates import Gate, Offered
 from airlock.service import UploadOptions
 from airlock.shapes import DROP_REQUEST
-
-LONGEST = 100 * 365 * 24 * 3600  # seconds, where the settings set no longest lifetime
 
 
 class Drops:
@@ -53,17 +51,9 @@ class Drops:
         and ``password`` if given."""
         values = DROP_REQUEST.parse(body)
         now = self.clock()
-        longest = self.settings.max_link_lifetime
-        if values["expires_in"] is None:
-            if longest:
-                raise BadRequest(
-                    f"Drop links here expire within {longest} seconds: send expires_in.",
-                    field="expires_in",
-                )
-            expires_at = None
-        else:
-            seconds = parse_seconds(values["expires_in"], "expires_in", longest or LONGEST)
-            expires_at = now + dt.timedelta(seconds=seconds)
+        expires_at = lifetime_end(
+            now, values["expires_in"], self.settings.max_link_lifetime, "Drop links"
+        )
         token = new_secret("")
         password = values.get("password")
         drop = Drop(

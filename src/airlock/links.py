@@ -16,16 +16,14 @@ from airlock.attempts import Attempts
 from airlock.config import Settings
 from airlock.core.ids import new_id, new_secret, secret_digest
 from airlock.core.passwords import hash_password
-from airlock.core.timefmt import parse_seconds
+from airlock.core.timefmt import lifetime_end
 from airlock.db import repo
 from airlock.db.engine import Database
 from airlock.db.records import FileRecord, Link, User
-from airlock.errors import BadRequest, Forbidden, Gone, NotFound, PasswordRequired
+from airlock.errors import Forbidden, Gone, NotFound, PasswordRequired
 from airlock.gates import Gate, Offered
 from airlock.service import Service
 from airlock.shapes import LINK_REQUEST, LINKS_REQUEST
-
-LONGEST = 100 * 365 * 24 * 3600  # seconds, where the settings set no longest lifetime
 
 
 class Links:
@@ -66,17 +64,9 @@ class Links:
 
     def _add(self, user: User, values: dict[str, Any], file_ids: list[str]) -> Link:
         now = self.clock()
-        longest = self.settings.max_link_lifetime
-        if values["expires_in"] is None:
-            if longest:
-                raise BadRequest(
-                    f"Share links here expire within {longest} seconds: send expires_in.",
-                    field="expires_in",
-                )
-            expires_at = None
-        else:
-            seconds = parse_seconds(values["expires_in"], "expires_in", longest or LONGEST)
-            expires_at = now + dt.timedelta(seconds=seconds)
+        expires_at = lifetime_end(
+            now, values["expires_in"], self.settings.max_link_lifetime, "Share links"
+        )
         password = values.get("password")
         token = new_secret("")
         single = file_ids[0] if len(file_ids) == 1 else None

@@ -30,6 +30,24 @@ def parse_rfc3339(text: object) -> dt.datetime:
         raise BadRequest(f"{text!r} is out of range.") from None
 
 
+LONGEST = 100 * 365 * 24 * 3600  # seconds: "no longest lifetime" still ends inside datetime
+
+
+def lifetime_end(
+    now: dt.datetime, expires_in: int | None, longest: int, what: str
+) -> dt.datetime | None:
+    """When something made ``now`` for ``expires_in`` seconds ends: never (None) for
+    ``expires_in`` None, allowed only where there is no ``longest`` lifetime (0); else at
+    most ``longest`` seconds on. ``BadRequest`` (naming ``what``: "Share links") otherwise."""
+    if expires_in is None:
+        if longest:
+            raise BadRequest(f"{what} here expire within {longest} seconds: send expires_in.",
+                             field="expires_in")  # fmt: skip
+        return None
+    seconds = parse_seconds(expires_in, "expires_in", longest or LONGEST)
+    return now + dt.timedelta(seconds=seconds)
+
+
 def parse_seconds(value: object, name: str, maximum: int) -> int:
     """A positive whole number of seconds up to ``maximum``; ``BadRequest`` otherwise."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():

@@ -13,23 +13,18 @@ from airlock.web.state import state
 drops_bp = translate_within(Blueprint("airlock_drops", __name__))
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @drops_bp.post("/drops")
 def create_drop() -> Response:
     drop = state().drops.create(current_user(), json_body())
     response = jsonify(drop_json(drop))
-    response.status_code = 201
-    return _no_store(response)
+    response.status_code = 201  # Cache-Control: no-store, as on every API answer (ext)
+    return response
 
 
 @drops_bp.get("/drops")
 def list_drops() -> Response:
     drops = state().drops.of_owner(current_user())
-    return _no_store(jsonify({"drops": [drop_json(d) for d in drops]}))
+    return jsonify({"drops": [drop_json(d) for d in drops]})
 
 
 @drops_bp.delete("/drops/<drop_id>")

@@ -85,6 +85,17 @@ const REASONS = {
   network: "The server could not be reached. Check your connection.",
 };
 
+/** On a 401 (signed out meanwhile), go to the sign-in page and back here afterwards; whether
+ * that is what happened. */
+export function signInAgain(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+    return true;
+  }
+  return false;
+}
+
 /** A plain-words sentence for an error code, falling back to the server's own message. */
 export function reasonFor(code, fallback) {
   return REASONS[code] || fallback || "Something went wrong.";

@@ -3,20 +3,13 @@
 
 import {
   ApiError, announce, api, copyText, describeError, formatBytes, formatDate, fromTemplate,
-  parseSize, showFormError,
+  parseSize, showFormError, signInAgain,
 } from "./common.js";
 
 const form = document.getElementById("drop-form");
 const list = document.getElementById("drop-list");
 const status = document.getElementById("drop-status");
 
-function signIn(err) {
-  if (err instanceof ApiError && err.status === 401) {
-    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
-    return true;
-  }
-  return false;
-}
 
 /** What a drop link takes still, in words. */
 export function dropFacts(drop, now = Date.now()) {
@@ -71,7 +64,7 @@ function render(drop) {
       announce(`“${drop.name}” is closed: it takes no more files.`);
       closed.querySelector(".drop-copy").focus();
     } catch (err) {
-      if (signIn(err)) return;
+      if (signInAgain(err)) return;
       revoke.disabled = false;
       announce(`It could not be closed: ${describeError(err)}`, { assertive: true });
     }
@@ -91,7 +84,7 @@ async function load() {
     list.replaceChildren(...body.drops.map(render));
     showCount();
   } catch (err) {
-    if (signIn(err)) return;
+    if (signInAgain(err)) return;
     status.textContent = `Your drop links could not be loaded: ${describeError(err)}`;
   }
 }
@@ -136,7 +129,7 @@ form.addEventListener("submit", async (event) => {
     row.querySelector(".drop-url").focus();
     announce("Drop link made.");
   } catch (err) {
-    if (signIn(err)) return;
+    if (signInAgain(err)) return;
     const detail = err instanceof ApiError && err.code === "bad_request" && err.message ? ` ${err.message}` : "";
     showFormError(form, describeError(err) + detail);
   }

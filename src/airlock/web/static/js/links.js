@@ -4,7 +4,7 @@
 
 import {
   ApiError, announce, api, copyText, describeError, formatDate, fromTemplate, setupDialog,
-  showFormError,
+  showFormError, signInAgain,
 } from "./common.js";
 
 const dialog = document.getElementById("share-dialog");
@@ -16,14 +16,6 @@ let onChange = () => {};
 
 if (dialog) setupDialog(dialog);
 
-function signIn(err) {
-  if (err instanceof ApiError && err.status === 401) {
-    const here = window.location.pathname + window.location.search;
-    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
-    return true;
-  }
-  return false;
-}
 
 /** The share page's address of a link (what people open), and the bytes' own. */
 export function pageUrl(link) {
@@ -115,7 +107,7 @@ async function loadLinks(file) {
     list.replaceChildren(...body.links.slice().reverse().map((link) => renderLink(link)));
     showCount();
   } catch (err) {
-    if (signIn(err)) return;
+    if (signInAgain(err)) return;
     listStatus.textContent = `The links could not be loaded: ${describeError(err)}`;
   }
 }
@@ -132,7 +124,7 @@ async function revokeLink(row, link) {
     (next?.querySelector(".link-revoke") || form.elements.expires_in).focus();
     onChange();
   } catch (err) {
-    if (signIn(err)) return;
+    if (signInAgain(err)) return;
     button.disabled = false;
     announce(`The link could not be revoked: ${describeError(err)}`, { assertive: true });
   }
@@ -173,7 +165,7 @@ export async function copyNewLink(file, button) {
     window.setTimeout(() => { button.textContent = "Copy link"; }, 2500);
     return link;
   } catch (err) {
-    if (signIn(err)) return null;
+    if (signInAgain(err)) return null;
     announce(`No link could be made: ${describeError(err)}`, { assertive: true });
     return null;
   } finally {
@@ -211,7 +203,7 @@ form?.addEventListener("submit", async (event) => {
     announce("Share link created.");
     onChange();
   } catch (err) {
-    if (signIn(err)) return;
+    if (signInAgain(err)) return;
     const detail = err instanceof ApiError && err.code === "bad_request" && err.message ? ` ${err.message}` : "";
     showFormError(form, describeError(err) + detail);
   }
