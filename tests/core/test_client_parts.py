@@ -153,13 +153,14 @@ def test_backoff_doubles_from_half_a_second_to_ten_with_jitter() -> None:
 
 
 def test_formatting() -> None:
-    assert format_bytes(0) == "0 B" and format_bytes(1023) == "1023 B"
-    assert format_bytes(1536) == "1.5 KiB" and format_bytes(60 * 2**20) == "60.0 MiB"
+    # Decimal units, as the pages and the size settings use them.
+    assert format_bytes(0) == "0 B" and format_bytes(999) == "999 B"
+    assert format_bytes(1500) == "1.5 kB" and format_bytes(60 * 10**6) == "60.0 MB"
     assert format_eta(None) == "--:--" and format_eta(42) == "0:42"
     assert format_eta(3723) == "1:02:03"
     assert format_eta(float("nan")) == "--:--"
-    line = format_line("a.zip", 2**20, 4 * 2**20, 2**20)
-    assert line == "a.zip  1.0 MiB / 4.0 MiB   25%  1.0 MiB/s  ETA 0:03"
+    line = format_line("a.zip", 10**6, 4 * 10**6, 10**6)
+    assert line == "a.zip  1.0 MB / 4.0 MB   25%  1.0 MB/s  ETA 0:03"
     assert format_line("e", 0, 0, None, "done").endswith("100%  -- B/s  done")
     assert shorten("abcdefghij", 5) == "ab…ij" and shorten("abc", 5) == "abc"
 
@@ -188,7 +189,7 @@ def test_progress_off_a_terminal_prints_snapshots_every_interval_and_a_summary()
     lines = out.getvalue().splitlines()
     # Snapshots at t+5 (and not before): the file's line and the total line.
     assert len(lines) == 2, lines
-    assert lines[0].startswith("a.zip ") and "500 B / 1000 B" in lines[0] and "100 B/s" in lines[0]
+    assert lines[0].startswith("a.zip ") and "500 B / 1.0 kB" in lines[0] and "100 B/s" in lines[0]
     assert "ETA 0:05" in lines[0] and lines[1].startswith("total (2 files)")
     progress.message("resuming b.txt at 3 bytes")
     progress.start("b", 3)

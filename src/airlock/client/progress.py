@@ -16,23 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+# Decimal units, as the web pages and the size settings (AIRLOCK_MAX_FILE_SIZE=100MB) use them.
+_UNITS = ("B", "kB", "MB", "GB", "TB")
 RATE_WINDOW = 10.0  # seconds of samples a rate is averaged over
 TTY_REDRAW = 0.1  # seconds between redraws on a terminal
 NAME_WIDTH = 32  # longer names are shortened in the middle, so the numbers line up
 
 
 def format_bytes(n: float) -> str:
-    """``n`` bytes in binary units with one decimal (``"12.5 MiB"``); plain bytes below 1 KiB."""
+    """``n`` bytes in decimal units with one decimal (``"12.5 MB"``); plain bytes below 1 kB."""
     unit = 0
-    while abs(n) >= 1024 and unit < len(_UNITS) - 1:
-        n /= 1024
+    while abs(n) >= 1000 and unit < len(_UNITS) - 1:
+        n /= 1000
         unit += 1
     return f"{int(n)} B" if unit == 0 else f"{n:.1f} {_UNITS[unit]}"
 
 
 def format_rate(bytes_per_second: float | None) -> str:
-    """``"3.2 MiB/s"``, or ``"-- B/s"`` while there is no rate yet."""
+    """``"3.2 MB/s"``, or ``"-- B/s"`` while there is no rate yet."""
     return "-- B/s" if bytes_per_second is None else f"{format_bytes(bytes_per_second)}/s"
 
 
