@@ -4,6 +4,8 @@ checked by Airlock's own token or, with ``csrf="flask-wtf"``, by Flask-WTF's."""
 
 from __future__ import annotations
 
+import io
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +136,16 @@ def test_flask_wtf_protects_the_host_and_airlock_checks_its_token(tmp_path: Path
         r = app.test_client().put(f"{PREFIX}/files/b.txt", data=b"y\n",
                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert r.status_code == 201
+        # Strangers uploading through a drop link have no token of anyone's: exempt too.
+        drop = web.post(f"{PREFIX}/drops", headers={"X-CSRFToken": tokens["wtf"]},
+                        json={"name": "in", "expires_in": 600}).json  # fmt: skip
+        stranger = app.test_client()
+        r = stranger.post(drop["url"] + "/files", data={"file": (io.BytesIO(b"z\n"), "z.txt")},
+                          content_type="multipart/form-data")  # fmt: skip
+        assert r.status_code == 201, r.data
+        r = stranger.post(drop["url"] + "/tus/", headers={"Tus-Resumable": "1.0.0",
+                                                          "Upload-Length": "3"})  # fmt: skip
+        assert r.status_code == 201, r.data
     finally:
         app.extensions["airlock"].db.dispose()
 
