@@ -4,6 +4,7 @@ and an expired one none at all."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,34 @@ def test_a_closed_drop_link_takes_nothing(server: Airlock, browsing: Any) -> Non
     response = stranger.goto(drop["url"])
     assert response is not None and response.status == 410
     expect(stranger.locator("main")).to_contain_text("closed by its owner")
+
+
+def test_the_new_pages_at_phone_width_and_by_keyboard(server: Airlock, browsing: Any) -> None:
+    """At 375 px nothing of the account, drop, password and several-files pages scrolls
+    sideways; the password form works from the keyboard alone."""
+    owner = server.new_user("phoner")
+    ids = [server.upload(owner, f"a-long-file-name-for-a-phone-{i}.txt", b"x\n")["id"]
+           for i in range(2)]  # fmt: skip
+    many = server.api(owner, "POST", "/api/v1/links",
+                      json={"files": ids, "expires_in": 3600}).json()  # fmt: skip
+    locked = server.api(owner, "POST", f"/api/v1/files/{ids[0]}/links",
+                        json={"expires_in": 3600, "password": "typed only"}).json()  # fmt: skip
+    drop = server.api(owner, "POST", "/api/v1/drops",
+                      json={"name": "A drop link with a rather long name", "expires_in": 3600,
+                            "max_files": 3, "max_bytes": 10**6}).json()  # fmt: skip
+    b = browsing(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    b.sign_in(owner)
+    page = b.page()
+    for path in ("/account", "/drops", drop["url"], "/share/" + many["url"][3:],
+                 "/share/" + locked["url"][3:]):  # fmt: skip
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375px"
+    # Still on the password page: type and press Enter, nothing else.
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type("typed only")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("a-long-file-name-for-a-phone-0"))).to_be_visible()
