@@ -54,10 +54,13 @@ class Attempts:
         if wait:
             raise RateLimited(message, retry_after=wait)
 
-    def succeeded(self, limits: Limits) -> None:
+    def succeeded(
+        self, limits: Limits, also: Callable[[Connection], None] | None = None
+    ) -> None:
         """The secret was right: the first key's attempts (the account's, the link's) no
         longer count, and this attempt no longer counts against the others (an address), so
-        right answers never use up an address's allowance."""
+        right answers never use up an address's allowance. ``also`` runs in the same
+        transaction (a sign-in's new session: one write fewer on a full disk)."""
 
         def refund(conn: Connection) -> None:
             first, *others = (key for key, _limit in limits)
@@ -66,6 +69,8 @@ class Attempts:
                 record = srepo.failures(conn, key, lock=True)
                 if record is not None and record[0] > 0:
                     srepo.set_failures(conn, key, record[0] - 1, record[1])
+            if also is not None:
+                also(conn)
 
         write_making_room(self.db, refund)
 

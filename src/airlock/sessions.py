@@ -66,7 +66,6 @@ class Sessions:
         limits = self._limits(username, address)
         self.attempts.take(limits, "Too many failed sign-ins; try again later.")
         user = self.accounts.check_password(username, password)
-        self.attempts.succeeded(limits)
         secret = new_secret(SESSION_PREFIX)
         session = Session(
             id=secret_digest(secret),
@@ -76,7 +75,7 @@ class Sessions:
             expires_at=now + dt.timedelta(seconds=self.settings.session_lifetime),
         )
 
-        write_making_room(self.db, lambda conn: srepo.add(conn, session))
+        self.attempts.succeeded(limits, also=lambda conn: srepo.add(conn, session))
         return SignedIn(user, secret, session)
 
     def resolve(self, secret: str) -> tuple[User, Session] | None:
