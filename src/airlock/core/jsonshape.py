@@ -11,6 +11,7 @@ no parser.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -33,11 +34,12 @@ class Invalid(Exception):
         self.phrase = phrase
 
 
-class Kind:
+class Kind(abc.ABC):
     """One kind of JSON value: its schema, and (for request kinds) its check."""
 
+    @abc.abstractmethod
     def schema(self) -> Json:
-        raise NotImplementedError
+        """Its JSON Schema."""
 
     def parse(self, value: Any) -> Any:
         """``value`` as the program uses it; ``Invalid`` when it does not fit."""

@@ -114,7 +114,6 @@ def create_link(file_id: str) -> Response:
     link = state().links.create(user, file_id, json_body())
     response = jsonify(link_json(link, [file_id]))
     response.status_code = 201
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -125,7 +124,6 @@ def create_multi_link() -> Response:
     link = links.create_many(user, json_body())
     response = jsonify(link_json(link, links.file_ids([link])[link.id]))
     response.status_code = 201
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -135,9 +133,7 @@ def list_links(file_id: str) -> Response:
     links = state().links
     found = links.of_file(user, file_id)
     ids = links.file_ids(found)
-    response = jsonify({"links": [link_json(link, ids[link.id]) for link in found]})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify({"links": [link_json(link, ids[link.id]) for link in found]})
 
 
 @api.delete("/links/<link_id>")
